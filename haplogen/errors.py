@@ -1,0 +1,35 @@
+"""Exceptions raised by haplogen.
+
+Every error that a user can cause derives from :class:`HaplogenError`. Its message is one line
+that says what was expected, what was found and how to fix it; the command line prints it as
+``haplogen: error: <message>`` and exits non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HaplogenError", "InputError", "ModelError", "PrivacyError"]
+
+
+class HaplogenError(Exception):
+    """Base class of the errors that haplogen reports to its users."""
+
+    #: exit status used by the command line for this kind of error
+    exit_code = 1
+
+
+class InputError(HaplogenError, ValueError):
+    """An input file, table or argument is malformed or does not fit the request."""
+
+    exit_code = 2
+
+
+class ModelError(HaplogenError):
+    """A model directory or checkpoint is missing, corrupt or incompatible."""
+
+    exit_code = 3
+
+
+class PrivacyError(HaplogenError):
+    """An artificial data set failed the privacy audit and was not written."""
+
+    exit_code = 4

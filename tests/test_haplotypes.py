@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from haplogen import Haplotypes, InputError, Sites, read_labels
+
+
+def test_from_matrix_pairs_rows_into_individuals():
+    h = Haplotypes.from_matrix(np.array([[0, 1], [1, 1], [0, 0]], dtype=np.uint8))
+    assert h.haplotype_sample.tolist() == ["AG0", "AG0", "AG1"]
+    assert h.haplotype_id.tolist() == ["AG0_A", "AG0_B", "AG1_A"]
+    assert h.n_samples == 2
+    np.testing.assert_allclose(h.allele_frequency(), [1 / 3, 2 / 3])
+
+
+def test_rejects_non_binary_alleles():
+    with pytest.raises(InputError, match="must be 0 \\(REF\\) or 1 \\(ALT\\)"):
+        Haplotypes.from_matrix(np.array([[0, 2]]))
+
+
+def test_rejects_site_table_of_wrong_length():
+    with pytest.raises(InputError, match="site table has 3 rows but the matrix has 2 columns"):
+        Haplotypes(np.zeros((2, 2), np.uint8), Sites.generic(3), ["a", "a"], ["a_A", "a_B"])
+
+
+def test_select_samples_keeps_both_haplotypes(sim_haplotypes):
+    chosen = sim_haplotypes.samples[[0, 5]]
+    sub = sim_haplotypes.select_samples(chosen)
+    assert sub.n_haplotypes == 4
+    assert set(sub.haplotype_sample) == set(chosen)
+    assert sub.population is not None and sub.population.shape == (4,)
+
+
+def test_labels_missing_is_an_error_unless_asked(tmp_path, sim_haplotypes):
+    table = tmp_path / "samples.tsv"
+    rows = [f"{s}\tPOP\tSUP" for s in sim_haplotypes.samples[1:]]
+    table.write_text("sample\tpop\tsuper_pop\n" + "\n".join(rows) + "\n")
+    labels = read_labels(table)
+    with pytest.raises(InputError, match="1 of 300 individuals are not in the labels table"):
+        sim_haplotypes.with_labels(labels)
+    dropped = sim_haplotypes.with_labels(labels, on_missing="drop")
+    assert dropped.n_haplotypes == sim_haplotypes.n_haplotypes - 2
+    unknown = sim_haplotypes.with_labels(labels, on_missing="unknown")
+    assert (unknown.population == "unknown").sum() == 2
+
+
+def test_simulation_is_seeded(sim_haplotypes):
+    from haplogen.simulate import SimulationConfig, simulate_haplotypes
+
+    config = SimulationConfig(individuals_per_population=100, sequence_length=2_000_000, min_maf=0.01, max_sites=300)
+    again = simulate_haplotypes(config, seed=7)
+    assert np.array_equal(again.matrix, sim_haplotypes.matrix)
+    assert np.array_equal(again.sites.position, sim_haplotypes.sites.position)
+    assert sorted(set(again.super_population)) == ["AFR", "EAS", "EUR"]
