@@ -9,6 +9,7 @@ it never shows a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -507,6 +508,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         _say(f"haplogen: error: cannot access{where}: {exc.strerror or exc}")
         return 1
+    except Exception as exc:  # a bug, not a user error: still one line, unless asked for the traceback
+        if os.environ.get("HAPLOGEN_DEBUG"):
+            raise
+        _say(
+            f"haplogen: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; set HAPLOGEN_DEBUG=1 to see the traceback)"
+        )
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,124 @@
+"""The command line, run in-process through ``haplogen.cli.main``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from haplogen.cli import build_parser, main, parse_duration
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """simulate -> split -> train (a few RBM epochs) once for the module."""
+    d = tmp_path_factory.mktemp("cli")
+    assert main(["simulate", "-o", str(d / "sim.vcf.gz"), "--individuals", "30", "--length", "1e6",
+                 "--max-sites", "120", "--min-maf", "0.02", "--seed", "5"]) == 0
+    assert main(["split", str(d / "sim.vcf.gz"), "--labels", str(d / "sim.samples.tsv"), "--seed", "5",
+                 "-o", str(d / "split")]) == 0
+    assert main(["train", str(d / "split" / "train.vcf.gz"), "--model", "rbm", "--epochs", "3",
+                 "--seed", "5", "-o", str(d / "model")]) == 0
+    return d
+
+
+def test_every_subcommand_help_shows_an_example(capsys):
+    for name in ("simulate", "split", "train", "generate", "evaluate", "demo"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert "example:" in out and f"haplogen {name}" in out
+
+
+def test_parse_duration():
+    assert parse_duration("900") == 900
+    assert parse_duration("15m") == 900
+    assert parse_duration("1h30m") == 5400
+    with pytest.raises(Exception, match="expected a duration"):
+        parse_duration("soon")
+
+
+def test_pipeline_outputs_and_provenance(pipeline, capsys):
+    d = pipeline
+    assert (d / "sim.samples.tsv").read_text().startswith("sample\tpop\tsuper_pop\n")
+    split_lines = (d / "split" / "split.tsv").read_text().splitlines()
+    assert sum(line.endswith("\tholdout") for line in split_lines) == 18  # 20% of 30 per population
+    record = json.loads((d / "model" / "provenance.json").read_text())
+    assert record["seed"] == 5 and record["parameters"]["model"] == "rbm"
+    assert record["inputs"][0]["path"].endswith("train.vcf.gz") and len(record["inputs"][0]["sha256"]) == 64
+    assert record["training"]["epochs_run"] == 3
+    assert (d / "model" / "training_log.tsv").read_text().count("\n") == 4
+
+    code, _, err = run(capsys, "generate", d / "model", "-n", 50, "-o", d / "ag.vcf.gz", "--seed", 9)
+    assert code == 0, err
+    with gzip.open(d / "ag.vcf.gz", "rt") as handle:
+        header = [line for line in handle if line.startswith("##")]
+    assert any("haplogen" in line and "seed" in line for line in header)
+
+
+def test_generate_is_reproducible_from_its_seed(pipeline, capsys):
+    from haplogen.io import read_haplotypes
+
+    d = pipeline
+    for name in ("a", "b"):
+        assert run(capsys, "generate", d / "model", "-n", 40, "-o", d / f"{name}.vcf.gz", "--seed", 3)[0] == 0
+    a, b = read_haplotypes(d / "a.vcf.gz"), read_haplotypes(d / "b.vcf.gz")
+    assert np.array_equal(a.matrix, b.matrix)
+    assert a.n_haplotypes == 40 and a.haplotype_sample[0] == "AG0"
+
+
+def test_generate_hapt(pipeline, capsys):
+    from haplogen.io import read_haplotypes
+
+    d = pipeline
+    code, _, err = run(capsys, "generate", d / "model", "-n", 10, "-o", d / "ag.hapt.gz", "--seed", 1)
+    assert code == 0, err
+    h = read_haplotypes(d / "ag.hapt.gz", legend=d / "ag.legend")
+    v = read_haplotypes(d / "split" / "train.vcf.gz")
+    assert h.n_haplotypes == 10 and h.sites.same_as(v.sites)
+
+
+def test_user_errors_are_one_line_and_write_nothing(pipeline, capsys, tmp_path):
+    d = pipeline
+    cases = [
+        (["train", tmp_path / "absent.vcf.gz", "-o", tmp_path / "m"], "absent.vcf.gz"),
+        (["train", d / "split" / "train.vcf.gz", "-o", d / "model"], "already holds a trained model"),
+        (["train", d / "split" / "train.vcf.gz", "-o", tmp_path / "m2", "--resume"], "no checkpoint"),
+        (["train", d / "split" / "train.vcf.gz", "-o", tmp_path / "m3", "--set", "no_such=1"], "has no setting 'no_such'"),
+        (["generate", tmp_path / "nomodel", "-n", 5, "-o", tmp_path / "x.vcf.gz"], "nomodel"),
+        (["generate", d / "model", "-n", 5, "-o", tmp_path / "y.vcf.gz", "--audit"], "--audit needs --holdout"),
+    ]
+    for argv, expected in cases:
+        code, out, err = run(capsys, *argv)
+        assert code != 0, argv
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("haplogen: error:"), err
+        assert expected in lines[0]
+        assert "Traceback" not in err
+    assert not (tmp_path / "x.vcf.gz").exists() and not (tmp_path / "y.vcf.gz").exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_bad_arguments_exit_with_usage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "model", "-n", "0", "-o", "x.vcf.gz"])
+    assert exit_info.value.code == 2
+    assert "expected a positive integer, found 0" in capsys.readouterr().err
+
+
+def test_parser_builds_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = "import sys; from haplogen.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
