@@ -82,40 +82,44 @@ def simulate_haplotypes(config: SimulationConfig = SimulationConfig(), *, seed: 
         warnings.simplefilter("ignore")
         ts = engine.simulate(model, contig, samples, seed=seed)
 
-    # Biallelic sites only (msprime's default infinite-sites-like JC69 model can make a
-    # few multiallelic sites); positions are rounded to integers, so drop duplicates too.
-    genotypes = []
-    positions = []
-    refs = []
-    alts = []
+    # Choose the sites before decoding any genotype: a simulation of 20,000 haplotypes over tens
+    # of Mb has ~10^5 sites, and decoding them all costs gigabytes. A site with exactly one
+    # mutation is biallelic; its ALT count is the number of samples below the mutation's node.
+    positions_all, counts, site_ids = [], [], []
+    n_samples = ts.num_samples
     last_position = -1
-    for variant in ts.variants():
-        if len(variant.alleles) != 2 or variant.alleles[1] is None:
-            continue
-        position = int(variant.site.position) + 1  # VCF positions are 1-based
-        if position <= last_position:
-            continue
-        last_position = position
-        genotypes.append(variant.genotypes.astype(np.uint8))
-        positions.append(position)
-        refs.append(variant.alleles[0])
-        alts.append(variant.alleles[1])
-    matrix = np.array(genotypes, dtype=np.uint8).T.copy() if genotypes else np.zeros((ts.num_samples, 0), np.uint8)
-    positions_arr = np.array(positions, dtype=np.int64)
-
-    freq = matrix.mean(axis=0) if matrix.shape[1] else np.zeros(0)
+    for tree in ts.trees():
+        for site in tree.sites():
+            if len(site.mutations) != 1:
+                continue
+            position = int(site.position) + 1  # VCF positions are 1-based
+            if position <= last_position:  # positions are rounded to integers: keep the first
+                continue
+            last_position = position
+            positions_all.append(position)
+            counts.append(tree.num_samples(site.mutations[0].node))
+            site_ids.append(site.id)
+    freq = np.array(counts, dtype=np.float64) / n_samples
     maf = np.minimum(freq, 1 - freq)
     keep = np.flatnonzero((maf > 0) & (maf >= config.min_maf))
     if config.max_sites is not None and keep.size > config.max_sites:
         pick = np.unique(np.linspace(0, keep.size - 1, config.max_sites).round().astype(int))
         keep = keep[pick]
-    matrix = matrix[:, keep]
+    keep_ids = np.array(site_ids, dtype=np.int64)[keep]
+    drop = np.setdiff1d(np.arange(ts.num_sites), keep_ids)
+    kept_ts = ts.delete_sites(drop)
+    matrix = np.ascontiguousarray(kept_ts.genotype_matrix().T.astype(np.uint8))  # (n_haplotypes, n_sites)
+    positions_arr = np.array(positions_all, dtype=np.int64)[keep]
+    refs, alts = [], []
+    for site in kept_ts.sites():
+        refs.append(site.ancestral_state)
+        alts.append(site.mutations[0].derived_state)
     sites = Sites(
         chrom=np.full(keep.size, config.chromosome, dtype=object),
-        position=positions_arr[keep],
-        id=np.array([f"{config.chromosome}:{p}" for p in positions_arr[keep]], dtype=object),
-        ref=np.array(refs, dtype=object)[keep] if keep.size else np.zeros(0, dtype=object),
-        alt=np.array(alts, dtype=object)[keep] if keep.size else np.zeros(0, dtype=object),
+        position=positions_arr,
+        id=np.array([f"{config.chromosome}:{p}" for p in positions_arr], dtype=object),
+        ref=np.array(refs, dtype=object),
+        alt=np.array(alts, dtype=object),
     )
 
     # Sample nodes come in order: individual i owns nodes 2i and 2i+1.
