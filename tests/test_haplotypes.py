@@ -51,3 +51,22 @@ def test_simulation_is_seeded(sim_haplotypes):
     assert np.array_equal(again.matrix, sim_haplotypes.matrix)
     assert np.array_equal(again.sites.position, sim_haplotypes.sites.position)
     assert sorted(set(again.super_population)) == ["AFR", "EAS", "EUR"]
+
+
+def test_atomic_path_leaves_nothing_on_failure_and_uses_normal_permissions(tmp_path):
+    import os
+
+    from haplogen.provenance import atomic_path
+
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
