@@ -1,0 +1,528 @@
+"""Privacy audit of artificial haplotypes against their training set (benchmark track P).
+
+The audit answers one question for a data steward: do the artificial haplotypes reveal the
+individuals whose haplotypes trained the model? It compares the artificial set with the
+training set and with a *holdout* set of real haplotypes that the model never saw, drawn from
+the same population. A model that generalises treats both alike; a model that memorises sits
+closer to its training haplotypes than to the holdout ones.
+
+Statistics (all on Hamming distances between 0/1 haplotypes; definitions in BENCHMARK.md):
+
+* **privacy loss** = AATS(holdout, artificial) - AATS(train subset, artificial)
+  (Yelmen et al. 2021). Memorised haplotypes pull AATS(train) below 0.5 and make the loss
+  positive. Target 0.
+* **closer-to-train share**: share of artificial haplotypes whose nearest neighbour in an
+  equal-sized random training subset is nearer than their nearest neighbour in the holdout
+  set (a tie counts 1/2). Target 0.5.
+* **membership inference AUC**: an attacker scores each real haplotype (training subset and
+  holdout, equal sizes) by minus its distance to the nearest artificial haplotype and guesses
+  "member" for high scores; the AUC of that score for telling train from holdout. Target 0.5.
+* **exact copies**: artificial haplotypes identical to a training haplotype. Target 0.
+* **near copies**: artificial haplotypes whose distance to the nearest training haplotype is
+  strictly below the 1st percentile of the leave-one-out nearest-neighbour distances among
+  the training haplotypes themselves, that is closer to a donor than 99% of donors are to
+  their nearest other donor. Exact copies are near copies too. By construction an
+  independent sample from the same population has at most about 1% near copies; the audit
+  reports the holdout set's own share as that baseline.
+
+This module is pure numpy / scikit-learn; it never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..metrics.aats import adversarial_accuracy
+from ..metrics.base import MetricSpec, as_haplotype_matrix, register_metric
+from ..metrics.distance import hamming_distances
+
+__all__ = [
+    "PRIVACY_METRICS",
+    "PrivacyThresholds",
+    "privacy_audit",
+    "privacy_verdict",
+    "nearest_with_index",
+]
+
+#: how each privacy statistic is read (same fields as the fidelity statistics' specs)
+PRIVACY_METRICS: dict[str, MetricSpec] = {
+    "privacy_loss": MetricSpec(
+        key="privacy_loss",
+        label="Privacy loss",
+        goal="target",
+        target=0.0,
+        range=(-1.0, 1.0),
+        description=(
+            "AATS(holdout, artificial) - AATS(train subset, artificial); positive when the "
+            "artificial haplotypes sit closer to the training haplotypes than to unseen ones"
+        ),
+    ),
+    "closer_to_train": MetricSpec(
+        key="closer_to_train",
+        label="Closer-to-train share",
+        goal="target",
+        target=0.5,
+        range=(0.0, 1.0),
+        description=(
+            "share of artificial haplotypes whose nearest neighbour in a training subset is "
+            "nearer than in the equal-sized holdout set (ties count 1/2)"
+        ),
+    ),
+    "mia_auc": MetricSpec(
+        key="mia_auc",
+        label="Membership inference AUC",
+        goal="target",
+        target=0.5,
+        range=(0.0, 1.0),
+        description=(
+            "AUC of telling training from holdout haplotypes by their distance to the "
+            "nearest artificial haplotype"
+        ),
+    ),
+    "exact_copies_train": MetricSpec(
+        key="exact_copies_train",
+        label="Exact copies of training haplotypes",
+        goal="min",
+        target=0.0,
+        range=(0.0, float("inf")),
+        description="artificial haplotypes identical to a training haplotype",
+        unit="haplotypes",
+    ),
+    "near_copies": MetricSpec(
+        key="near_copies",
+        label="Near copies of training haplotypes",
+        goal="min",
+        target=0.0,
+        range=(0.0, float("inf")),
+        description=(
+            "artificial haplotypes closer to a training haplotype than the 1st percentile of "
+            "training nearest-neighbour distances"
+        ),
+        unit="haplotypes",
+    ),
+}
+for _spec in PRIVACY_METRICS.values():
+    register_metric(_spec)
+del _spec
+
+
+@dataclass(frozen=True)
+class PrivacyThresholds:
+    """Limits that turn the audit's statistics into a pass / warn / fail verdict.
+
+    A check passes when its statistic is within the ``*_pass`` limit of its target, warns
+    when within the ``*_warn`` limit, and fails beyond. The defaults are set for the
+    benchmark's held-out protocol (about 1,000 holdout haplotypes), where the sampling
+    standard deviation of the closer-to-train share and of the AUC is about 0.015-0.02 for a
+    model that does not memorise, so that a pass limit of 0.05 is two to three standard
+    deviations. With a few hundred holdout haplotypes the statistics are noisier (the
+    audit reports their standard errors) and a warning alone is weak evidence.
+    """
+
+    #: |privacy loss| up to this passes. 0.05 is the spread of AATS between random halves
+    #: of the same real data (0.49-0.50) plus a margin; a memorising model reaches 0.2-0.5
+    privacy_loss_pass: float = 0.05
+    #: |privacy loss| up to this warns, beyond fails
+    privacy_loss_warn: float = 0.10
+    #: |closer-to-train share - 0.5| up to this passes
+    closer_to_train_pass: float = 0.05
+    #: |closer-to-train share - 0.5| up to this warns, beyond fails
+    closer_to_train_warn: float = 0.10
+    #: |membership inference AUC - 0.5| up to this passes (0.55 is a weak attacker)
+    mia_auc_pass: float = 0.05
+    #: |membership inference AUC - 0.5| up to this warns, beyond fails
+    mia_auc_warn: float = 0.10
+    #: more exact copies of training haplotypes than this, beyond the natural rate, fails.
+    #: A copy of a donor's haplotype is that donor's data, so the default allows none. On
+    #: few, closely linked sites some haplotypes are common in the population and unseen
+    #: real individuals carry copies of training haplotypes too (the audit measures that
+    #: rate on the holdout set); copies up to the number expected from it, plus three
+    #: standard deviations (binomial noise of the count and of the rate), are then
+    #: allowed. On real panels (1000 Genomes, 805 SNPs) that rate is 0 and the rule is strict
+    exact_copies_max: int = 0
+    #: share of near copies up to this passes: an independent sample from the same
+    #: population has at most about 1% by construction of the threshold
+    near_copies_pass: float = 0.01
+    #: share of near copies up to this warns (three times the independent rate), beyond fails
+    near_copies_warn: float = 0.03
+    #: percentile of training leave-one-out nearest-neighbour distances that defines a near copy
+    near_copy_percentile: float = 1.0
+    #: sampling noise allowance: privacy loss, closer-to-train share and AUC also pass when
+    #: their deviation from the target is within this many standard errors expected without
+    #: any leak (and warn within one more), so that small sets are not failed for noise alone.
+    #: Null standard errors: 0.5 / sqrt(n_syn) for the share, sqrt((2m + 1) / (12 m^2)) for the
+    #: AUC of m vs m haplotypes (Hanley & McNeil), 0.5 / sqrt(m) for the privacy loss
+    #: (two AATS of m vs m, each a mean of two shares). 0 disables the allowance
+    noise_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("privacy_loss", "closer_to_train", "mia_auc", "near_copies"):
+            low, high = getattr(self, f"{name}_pass"), getattr(self, f"{name}_warn")
+            if not 0 <= low <= high:
+                raise InputError(
+                    f"privacy thresholds for {name}: expected 0 <= pass <= warn, found "
+                    f"pass={low} and warn={high}; fix the limits"
+                )
+        if not 0 < self.near_copy_percentile < 100:
+            raise InputError(
+                f"near_copy_percentile must be between 0 and 100, found {self.near_copy_percentile}"
+            )
+
+    def to_dict(self) -> dict[str, float]:
+        """The limits as a plain dict (for metrics.json and the report)."""
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _as_matrix(x: Any, name: str) -> np.ndarray:
+    matrix = as_haplotype_matrix(x, name)  # 2-D, 0/1, uint8
+    if matrix.shape[0] < 2:
+        raise InputError(
+            f"the {name} set has {matrix.shape[0]} haplotypes; the privacy audit needs at least 2"
+        )
+    return np.ascontiguousarray(matrix, dtype=np.uint8)
+
+
+def nearest_with_index(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    self_index: np.ndarray | None = None,
+    block_size: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to, and index of, each row's nearest neighbour in another set.
+
+    Parameters
+    ----------
+    a : ndarray of uint8, shape (n_a, n_sites)
+        Query haplotypes.
+    b : ndarray of uint8, shape (n_b, n_sites)
+        Reference haplotypes.
+    self_index : ndarray of int, shape (n_a,), optional
+        Row of ``b`` that is the query itself, excluded from its search (leave one out).
+    block_size
+        Query rows per block; memory is ``block_size * n_b`` int32.
+
+    Returns
+    -------
+    distance : ndarray of int32, shape (n_a,)
+        Hamming distance to the nearest row of ``b``.
+    index : ndarray of int64, shape (n_a,)
+        Row of ``b`` at that distance (the first one on ties).
+    """
+    n_a = a.shape[0]
+    distance = np.empty(n_a, dtype=np.int32)
+    index = np.empty(n_a, dtype=np.int64)
+    for start in range(0, n_a, block_size):
+        stop = min(start + block_size, n_a)
+        d = hamming_distances(a[start:stop], b)  # (block, n_b)
+        if self_index is not None:
+            d = d.copy()
+            d[np.arange(stop - start), self_index[start:stop]] = np.iinfo(np.int32).max
+        index[start:stop] = d.argmin(axis=1)
+        distance[start:stop] = d[np.arange(stop - start), index[start:stop]]
+    return distance, index
+
+
+def _row_keys(x: np.ndarray) -> list[bytes]:
+    """One hashable key per haplotype (its packed bits)."""
+    packed = np.packbits(x, axis=1)
+    return [row.tobytes() for row in packed]
+
+
+def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley & McNeil (1982) standard error of an AUC."""
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+# ---------------------------------------------------------------------------- audit
+def privacy_audit(
+    train: np.ndarray,
+    holdout: np.ndarray,
+    syn: np.ndarray,
+    *,
+    n_repeats: int = 5,
+    seed: int = 0,
+    thresholds: PrivacyThresholds = PrivacyThresholds(),
+    max_train_queries: int = 2000,
+) -> dict[str, Any]:
+    """Audit artificial haplotypes for leaks of their training haplotypes.
+
+    Parameters
+    ----------
+    train : ndarray of uint8, shape (n_train, n_sites)
+        Haplotypes the model was trained on (a :class:`~haplogen.haplotypes.Haplotypes` is
+        accepted too).
+    holdout : ndarray of uint8, shape (n_holdout, n_sites)
+        Real haplotypes of other individuals from the same population, never seen by the model.
+    syn : ndarray of uint8, shape (n_syn, n_sites)
+        Artificial haplotypes.
+    n_repeats
+        Random subsamples averaged in each AATS.
+    seed
+        Seed of every random draw (subsets, AATS subsamples).
+    thresholds
+        Limits of the verdict.
+    max_train_queries
+        Training haplotypes (drawn at random) whose leave-one-out nearest-neighbour distance
+        estimates the near-copy threshold; all of them when the training set is smaller.
+
+    Returns
+    -------
+    dict
+        Scalars: ``privacy_loss``, ``aats_train``, ``aats_holdout`` (and their ``_strict``
+        versions, a tie counting 0), ``closer_to_train`` (+ ``closer_to_train_se``,
+        ``closer_to_train_strict``), ``mia_auc`` (+ ``mia_auc_se``), ``exact_copies_train``,
+        ``exact_copies_holdout``, ``holdout_copy_rate`` (share of holdout haplotypes identical
+        to a training one: the natural rate), ``exact_copies_allowed``, ``near_copies``, ``near_copies_share``,
+        ``near_copy_threshold``, ``near_copies_holdout_share`` (the rate of real held-out
+        haplotypes, the baseline), ``size``, ``n_train``, ``n_holdout``, ``n_syn``,
+        ``n_repeats``, ``seed``. Lists: ``at_risk`` (dicts ``syn_index``,
+        ``nearest_train_index``, ``distance``, nearest first). Arrays for figures:
+        ``roc_fpr``, ``roc_tpr`` (shape (n_thresholds,)), ``dist_train_to_syn``,
+        ``dist_holdout_to_syn`` (shape (size,)), ``dist_syn_to_train`` (shape (n_syn,)),
+        ``train_nn_distances`` (shape (n_queries,)); the rows drawn: ``train_subset_index``,
+        ``holdout_subset_index`` (shape (size,)), ``train_query_index`` (shape (n_queries,)).
+        And ``verdict`` from :func:`privacy_verdict`.
+
+    Raises
+    ------
+    InputError
+        When a set is not a 2-D matrix, has fewer than 2 haplotypes, or the sets differ in
+        their number of sites.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    train_m = _as_matrix(train, "training")
+    holdout_m = _as_matrix(holdout, "holdout")
+    syn_m = _as_matrix(syn, "artificial")
+    n_sites = train_m.shape[1]
+    for name, m in (("holdout", holdout_m), ("artificial", syn_m)):
+        if m.shape[1] != n_sites:
+            raise InputError(
+                f"the {name} set has {m.shape[1]} sites, the training set has {n_sites}; "
+                "audit artificial haplotypes against the real data of the same sites"
+            )
+    n_train, n_holdout, n_syn = train_m.shape[0], holdout_m.shape[0], syn_m.shape[0]
+    size = min(n_train, n_holdout, n_syn)
+    # independent streams for the subsets and for each AATS, all from one seed
+    state = np.random.SeedSequence(seed).generate_state(3)
+    rng = np.random.default_rng(state[0])
+    train_idx = np.sort(rng.choice(n_train, size=size, replace=False))
+    holdout_idx = np.sort(rng.choice(n_holdout, size=size, replace=False))
+    train_sub = train_m[train_idx]
+    holdout_sub = holdout_m[holdout_idx]
+
+    # 1. privacy loss: AATS of holdout vs artificial minus AATS of train vs artificial, on
+    #    equal-sized random subsets (adversarial_accuracy draws them anew in each repeat)
+    aa_train = adversarial_accuracy(train_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[1]))
+    aa_holdout = adversarial_accuracy(holdout_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[2]))
+    privacy_loss = float(aa_holdout["aats"] - aa_train["aats"])
+    privacy_loss_strict = float(aa_holdout["aats_strict"] - aa_train["aats_strict"])
+
+    # 2. closer-to-train share: each artificial haplotype's nearest neighbour in the training
+    #    subset against that in the equal-sized holdout subset
+    d_syn_train_sub, _ = nearest_with_index(syn_m, train_sub)
+    d_syn_holdout_sub, _ = nearest_with_index(syn_m, holdout_sub)
+    closer = d_syn_train_sub < d_syn_holdout_sub
+    tie = d_syn_train_sub == d_syn_holdout_sub
+    closer_to_train = float(np.mean(closer + 0.5 * tie))
+    closer_strict = float(np.mean(closer))
+
+    # 3. membership inference: a member is a real haplotype near some artificial one
+    d_train_syn, _ = nearest_with_index(train_sub, syn_m)
+    d_holdout_syn, _ = nearest_with_index(holdout_sub, syn_m)
+    is_member = np.concatenate([np.ones(size, dtype=np.int8), np.zeros(size, dtype=np.int8)])
+    score = -np.concatenate([d_train_syn, d_holdout_syn]).astype(np.float64)
+    mia_auc = float(roc_auc_score(is_member, score))
+    fpr, tpr, _ = roc_curve(is_member, score)
+
+    # 4. exact and near copies against the whole training set
+    d_syn_train, nearest_train = nearest_with_index(syn_m, train_m)
+    exact_train = int(np.count_nonzero(d_syn_train == 0))
+    holdout_keys = set(_row_keys(holdout_m))
+    exact_holdout = int(sum(key in holdout_keys for key in _row_keys(syn_m)))
+    # natural rate: unseen real haplotypes that are identical to a training haplotype
+    train_keys = set(_row_keys(train_m))
+    holdout_copy_rate = float(np.mean([key in train_keys for key in _row_keys(holdout_m)]))
+    # copies expected from that rate, and their variance: binomial noise of the synthetic
+    # count plus the uncertainty of the rate itself, estimated on n_holdout haplotypes
+    expected = n_syn * holdout_copy_rate
+    variance = expected * (1 - holdout_copy_rate) * (1 + n_syn / n_holdout)
+    exact_allowed = int(thresholds.exact_copies_max + np.ceil(expected + 3 * np.sqrt(variance)))
+    n_queries = min(n_train, max_train_queries)
+    query = np.sort(rng.choice(n_train, size=n_queries, replace=False)) if n_queries < n_train else np.arange(n_train)
+    d_train_train, _ = nearest_with_index(train_m[query], train_m, self_index=query)
+    threshold = float(np.percentile(d_train_train, thresholds.near_copy_percentile))
+    near = d_syn_train < threshold
+    near_copies = int(np.count_nonzero(near))
+    d_holdout_train, _ = nearest_with_index(holdout_sub, train_m)
+    near_holdout_share = float(np.mean(d_holdout_train < threshold))
+
+    at_risk_idx = np.flatnonzero(near | (d_syn_train == 0))
+    order = np.lexsort((at_risk_idx, d_syn_train[at_risk_idx]))
+    at_risk = [
+        {
+            "syn_index": int(i),
+            "nearest_train_index": int(nearest_train[i]),
+            "distance": int(d_syn_train[i]),
+        }
+        for i in at_risk_idx[order]
+    ]
+
+    audit: dict[str, Any] = {
+        "privacy_loss": privacy_loss,
+        "privacy_loss_strict": privacy_loss_strict,
+        "aats_train": float(aa_train["aats"]),
+        "aats_holdout": float(aa_holdout["aats"]),
+        "aats_train_strict": float(aa_train["aats_strict"]),
+        "aats_holdout_strict": float(aa_holdout["aats_strict"]),
+        "closer_to_train": closer_to_train,
+        "closer_to_train_se": float(np.sqrt(closer_to_train * (1 - closer_to_train) / n_syn)),
+        "closer_to_train_strict": closer_strict,
+        "mia_auc": mia_auc,
+        "mia_auc_se": _auc_standard_error(mia_auc, size, size),
+        "exact_copies_train": exact_train,
+        "exact_copies_holdout": exact_holdout,
+        "holdout_copy_rate": holdout_copy_rate,
+        "exact_copies_allowed": exact_allowed,
+        "near_copies": near_copies,
+        "near_copies_share": near_copies / n_syn,
+        "near_copy_threshold": threshold,
+        "near_copies_holdout_share": near_holdout_share,
+        "size": int(size),
+        "n_train": int(n_train),
+        "n_holdout": int(n_holdout),
+        "n_syn": int(n_syn),
+        "n_sites": int(n_sites),
+        "n_repeats": int(n_repeats),
+        "n_train_queries": int(n_queries),
+        "seed": int(seed),
+        "at_risk": at_risk,
+        "roc_fpr": fpr,
+        "roc_tpr": tpr,
+        "dist_train_to_syn": d_train_syn,
+        "dist_holdout_to_syn": d_holdout_syn,
+        "dist_syn_to_train": d_syn_train,
+        "train_nn_distances": d_train_train,
+        "train_subset_index": train_idx,
+        "holdout_subset_index": holdout_idx,
+        "train_query_index": query,
+    }
+    audit["verdict"] = privacy_verdict(audit, thresholds)
+    return audit
+
+
+def _grade(deviation: float, pass_limit: float, warn_limit: float) -> str:
+    if deviation <= pass_limit:
+        return "pass"
+    if deviation <= warn_limit:
+        return "warn"
+    return "fail"
+
+
+def privacy_verdict(audit: dict[str, Any], thresholds: PrivacyThresholds = PrivacyThresholds()) -> dict[str, Any]:
+    """Turn the statistics of :func:`privacy_audit` into pass / warn / fail.
+
+    Parameters
+    ----------
+    audit
+        The dict returned by :func:`privacy_audit` (only its scalar statistics are read).
+    thresholds
+        The limits of each check.
+
+    Returns
+    -------
+    dict
+        ``status``: the worst status of the checks (``"pass"``, ``"warn"`` or ``"fail"``);
+        ``reasons``: one sentence per check that did not pass; ``checks``: per statistic its
+        ``value``, ``status`` and ``rule`` (with the limits actually applied, after the
+        noise allowance); ``thresholds``: the configured limits.
+    """
+    t = thresholds
+    size = int(audit.get("size", 0)) or 1
+    n_syn = int(audit.get("n_syn", size)) or 1
+    # standard errors of each statistic when nothing leaks (see PrivacyThresholds.noise_factor)
+    null_se = {
+        "privacy_loss": 0.5 / np.sqrt(size),
+        "closer_to_train": 0.5 / np.sqrt(n_syn),
+        "mia_auc": float(np.sqrt((2 * size + 1) / (12.0 * size * size))),
+    }
+
+    def limits(key: str) -> tuple[float, float]:
+        low, high = getattr(t, f"{key}_pass"), getattr(t, f"{key}_warn")
+        if t.noise_factor > 0:
+            low = max(low, t.noise_factor * null_se[key])
+            high = max(high, (t.noise_factor + 1) * null_se[key])
+        return round(float(low), 4), round(float(high), 4)
+
+    checks: dict[str, dict[str, Any]] = {}
+    reasons: list[str] = []
+
+    def add(key: str, value: float, status: str, rule: str, meaning: str) -> None:
+        checks[key] = {"value": value, "status": status, "rule": rule}
+        if status != "pass":
+            reasons.append(f"{PRIVACY_METRICS[key].label} {value:.4g} ({status}; {rule}): {meaning}")
+
+    pl = float(audit["privacy_loss"])
+    low, high = limits("privacy_loss")
+    add(
+        "privacy_loss",
+        pl,
+        _grade(abs(pl), low, high),
+        f"pass if |loss| <= {low:g}, warn if <= {high:g}",
+        "the artificial haplotypes are closer to the training haplotypes than to held-out ones"
+        if pl > 0
+        else "the artificial haplotypes are closer to the held-out haplotypes than to the training ones",
+    )
+    ct = float(audit["closer_to_train"])
+    low, high = limits("closer_to_train")
+    add(
+        "closer_to_train",
+        ct,
+        _grade(abs(ct - 0.5), low, high),
+        f"pass if |share - 0.5| <= {low:g}, warn if <= {high:g}",
+        f"{ct:.0%} of artificial haplotypes are nearer to a training haplotype than to a held-out one",
+    )
+    auc = float(audit["mia_auc"])
+    low, high = limits("mia_auc")
+    add(
+        "mia_auc",
+        auc,
+        _grade(abs(auc - 0.5), low, high),
+        f"pass if |AUC - 0.5| <= {low:g}, warn if <= {high:g}",
+        "an attacker holding the artificial set can tell who was in the training set",
+    )
+    exact = int(audit["exact_copies_train"])
+    allowed = int(audit.get("exact_copies_allowed", t.exact_copies_max))
+    rate = float(audit.get("holdout_copy_rate", 0.0))
+    add(
+        "exact_copies_train",
+        exact,
+        "pass" if exact <= allowed else "fail",
+        f"fail if more than {allowed}"
+        + (f", the natural rate: {rate:.1%} of held-out haplotypes copy a training one" if rate > 0 else ""),
+        "artificial haplotypes reproduce a donor's haplotype exactly",
+    )
+    share = float(audit["near_copies_share"])
+    add(
+        "near_copies",
+        int(audit["near_copies"]),
+        _grade(share, t.near_copies_pass, t.near_copies_warn),
+        f"pass if share <= {t.near_copies_pass:.0%}, warn if <= {t.near_copies_warn:.0%}",
+        f"{share:.1%} of artificial haplotypes are closer to a donor than "
+        f"{100 - t.near_copy_percentile:g}% of donors are to each other "
+        f"(held-out real haplotypes: {float(audit.get('near_copies_holdout_share', float('nan'))):.1%})",
+    )
+    order = {"pass": 0, "warn": 1, "fail": 2}
+    status = max((c["status"] for c in checks.values()), key=order.__getitem__)
+    return {"status": status, "reasons": reasons, "checks": checks, "thresholds": t.to_dict()}
