@@ -1,0 +1,171 @@
+"""Reading and writing haplotypes: VCF/BCF (through cyvcf2 and pysam) and the paper's hapt format.
+
+:func:`read_haplotypes` and :func:`write_haplotypes` pick the format; :func:`read_vcf`,
+:func:`write_vcf`, :func:`read_hapt` and :func:`write_hapt` are the format-specific functions.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..haplotypes import Haplotypes
+from .hapt import read_hapt, read_legend, write_hapt, write_legend
+from .vcf import ReadOptions, ReadSummary, _check_readable, read_vcf, write_vcf
+
+__all__ = [
+    "ReadOptions",
+    "ReadSummary",
+    "read_vcf",
+    "write_vcf",
+    "read_hapt",
+    "write_hapt",
+    "read_legend",
+    "write_legend",
+    "read_haplotypes",
+    "write_haplotypes",
+    "detect_format",
+]
+
+_VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+_HAPT_SUFFIXES = (".hapt", ".hapt.gz")
+
+
+def _head(p: Path, n: int = 4096) -> bytes:
+    """First ``n`` bytes of the file, decompressed when it is gzip/bgzip ('' when unreadable)."""
+    with open(p, "rb") as handle:
+        raw = handle.read(65536)
+    if raw[:2] != b"\x1f\x8b":
+        return raw[:n]
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, n)
+    except zlib.error:
+        return b""
+
+
+def _looks_like_hapt(head: bytes) -> bool:
+    line = head.split(b"\n", 1)[0]
+    fields = line.split()
+    return len(fields) >= 3 and all(f in (b"0", b"1") for f in fields[2:])
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Format of a haplotype file, ``"vcf"`` (VCF or BCF) or ``"hapt"``.
+
+    The content decides (a ``##fileformat=VCF`` header, BCF magic bytes, or a first line made of a
+    tag, an id and 0/1 fields); the extension (.vcf, .vcf.gz, .bcf, .hapt, .hapt.gz) decides
+    when the content is empty or unrecognisable, so that the reader of that format reports the
+    problem.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, or neither the content nor the extension says.
+    """
+    p = _check_readable(path)
+    head = _head(p)
+    if head.startswith(b"##fileformat=VCF") or head.startswith(b"BCF\x02") or head.startswith(b"BCF\x04"):
+        return "vcf"
+    if _looks_like_hapt(head):
+        return "hapt"
+    name = p.name.lower()
+    if name.endswith(_VCF_SUFFIXES):
+        return "vcf"
+    if name.endswith(_HAPT_SUFFIXES):
+        return "hapt"
+    shown = head[:40].decode("ascii", errors="replace").split("\n")[0]
+    found = f"content starting {shown!r}" if shown.isprintable() and shown else "unrecognised content"
+    raise InputError(
+        f"{p.name}: expected a VCF/BCF or a hapt file, found {found}; give a .vcf, .vcf.gz, "
+        ".bcf, .hapt or .hapt.gz file"
+    )
+
+
+def read_haplotypes(
+    path: str | os.PathLike,
+    *,
+    legend: str | os.PathLike | None = None,
+    options: ReadOptions | None = None,
+) -> Haplotypes:
+    """Read haplotypes from a VCF/BCF or a hapt file (format from :func:`detect_format`).
+
+    Parameters
+    ----------
+    path
+        The file.
+    legend
+        Legend of a hapt file (see :func:`read_hapt`); an error for a VCF.
+    options
+        :class:`ReadOptions` of a VCF; an error for a hapt file.
+
+    Returns
+    -------
+    Haplotypes
+        matrix of shape (n_haplotypes, n_sites).
+    """
+    fmt = detect_format(path)
+    if fmt == "vcf":
+        if legend is not None:
+            raise InputError(
+                f"{Path(path).name} is a VCF/BCF, which has its own sites; a legend belongs with "
+                "a hapt file only: leave out the legend"
+            )
+        return read_vcf(path, options)
+    if options is not None and options != ReadOptions():
+        raise InputError(
+            f"{Path(path).name} is a hapt file; the VCF reading options (--multiallelic, "
+            "--missing, ...) do not apply to it: leave them out"
+        )
+    return read_hapt(path, legend=legend)
+
+
+def write_haplotypes(
+    h: Haplotypes,
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    provenance: dict[str, Any] | None = None,
+    legend_path: str | os.PathLike | None = None,
+) -> None:
+    """Write haplotypes as VCF (bgzipped, indexed) or hapt.
+
+    Parameters
+    ----------
+    h
+        Haplotypes, matrix of shape (n_haplotypes, n_sites).
+    path
+        Output path.
+    format
+        ``"vcf"`` or ``"hapt"``; None takes it from the extension (``.vcf.gz``/``.vcf`` -> vcf,
+        ``.hapt``/``.hapt.gz`` -> hapt).
+    provenance
+        Provenance record (VCF header lines, or a ``.provenance.json`` sidecar for hapt).
+    legend_path
+        Legend to write beside a hapt file; an error for VCF.
+    """
+    name = Path(path).name.lower()
+    if format is None:
+        if name.endswith((".vcf.gz", ".vcf.bgz", ".vcf")):
+            format = "vcf"
+        elif name.endswith(_HAPT_SUFFIXES):
+            format = "hapt"
+        else:
+            raise InputError(
+                f"cannot tell the output format from the name {Path(path).name}; use a name "
+                "ending in .vcf.gz or .hapt(.gz), or give the format (vcf or hapt)"
+            )
+    if format == "vcf":
+        if legend_path is not None:
+            raise InputError("a legend is written with hapt output only; leave out the legend")
+        if name.endswith(".vcf") :
+            raise InputError(
+                f"VCF output is bgzipped: name it {Path(path).name}.gz instead of {Path(path).name}"
+            )
+        write_vcf(h, path, provenance=provenance)
+    elif format == "hapt":
+        write_hapt(h, path, legend_path=legend_path, provenance=provenance)
+    else:
+        raise InputError(f"the output format must be vcf or hapt, found {format!r}")
