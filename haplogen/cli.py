@@ -117,8 +117,10 @@ def _read(path: str, args: argparse.Namespace, *, labels: str | None = None, wha
         missing_labels=getattr(args, "missing_labels", "error"),
     )
     summary = (h.source or {}).get("summary")
-    if summary and summary.get("text"):
-        _say(f"{what} {path}: {summary['text']}")
+    if summary:
+        from .io.vcf import ReadSummary
+
+        _say(f"{what} {path}: {ReadSummary(**summary)}")
     else:
         _say(f"{what} {path}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals x {h.n_sites} sites")
     return h
