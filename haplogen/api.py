@@ -30,6 +30,7 @@ from .provenance import atomic_path, file_checksum, make_record, resolve_seed, w
 __all__ = [
     "MODEL_FILE",
     "CHECKPOINT_FILE",
+    "check_model_dir",
     "read_input",
     "parse_overrides",
     "make_config",
@@ -164,13 +165,7 @@ def train(
     out = Path(out_dir)
     final = out / MODEL_FILE
     checkpoint = out / CHECKPOINT_FILE
-    if final.exists() and not (resume or overwrite):
-        raise InputError(
-            f"{out} already holds a trained model; choose another output directory, "
-            "pass --resume to continue its training, or --overwrite to replace it"
-        )
-    if resume and not checkpoint.exists():
-        raise InputError(f"--resume: no checkpoint in {out} ({CHECKPOINT_FILE}); train without --resume first")
+    check_model_dir(out, resume=resume, overwrite=overwrite)
     if h.n_haplotypes < 2 or h.n_sites < 2:
         raise InputError(
             f"training needs at least 2 haplotypes and 2 sites, found {h.n_haplotypes} x {h.n_sites}"
@@ -207,6 +202,24 @@ def train(
     instance.save(final, extra={"sites": h.sites.to_dict(), "provenance": record})
     write_json_atomic(out / PROVENANCE_FILE, record)
     return record
+
+
+def check_model_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to train into ``out_dir`` when that would lose or misuse earlier work.
+
+    Called before the (possibly slow) reading of the training data, so that the user hears
+    at once.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"the model directory {out} is a file; choose a directory name for -o")
+    if (out / MODEL_FILE).exists() and not (resume or overwrite):
+        raise InputError(
+            f"{out} already holds a trained model; choose another output directory, "
+            "pass --resume to continue its training, or --overwrite to replace it"
+        )
+    if resume and not (out / CHECKPOINT_FILE).exists():
+        raise InputError(f"--resume: no checkpoint in {out} ({CHECKPOINT_FILE}); train without --resume first")
 
 
 def _source_record(h: Haplotypes) -> dict[str, Any] | None:

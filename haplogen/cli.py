@@ -232,15 +232,17 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .api import parse_overrides, train
     from .models import MODELS
+    from .api import check_model_dir
     from .models.training import format_progress
 
+    check_model_dir(args.output, resume=args.resume, overwrite=args.overwrite)
+    overrides = parse_overrides(args.set or [], MODELS[args.model].Config)
     h = _read(args.input, args, labels=args.labels)
     if args.split:
         from .split import apply_split, read_split
 
         h, _ = apply_split(h, read_split(args.split), strict=False)
         _say(f"training on the 'train' side of {args.split}: {h.n_haplotypes} haplotypes")
-    overrides = parse_overrides(args.set or [], MODELS[args.model].Config)
     log_path = Path(args.output) / "training_log.tsv"
     last = [0.0]
 
