@@ -170,8 +170,26 @@ def train(
         raise InputError(
             f"training needs at least 2 haplotypes and 2 sites, found {h.n_haplotypes} x {h.n_sites}"
         )
+    stored_config: dict[str, Any] = {}
+    if resume:
+        # A resumed run continues the checkpoint's own run: same seed, same settings (the
+        # model refuses a checkpoint whose seed, settings or data differ from the request).
+        from .models.training import read_checkpoint
+
+        payload = read_checkpoint(checkpoint)
+        if payload["model"] != model:
+            raise InputError(
+                f"--resume: {checkpoint} is a checkpoint of a '{payload['model']}' model, not '{model}'; "
+                f"pass --model {payload['model']}"
+            )
+        stored_seed = int(payload.get("training", {}).get("seed", -1))
+        if seed is None:
+            seed = stored_seed
+        elif seed != stored_seed:
+            raise InputError(f"--resume: {checkpoint} was trained with seed {stored_seed}, not {seed}; drop --seed or pass --seed {stored_seed}")
+        stored_config = {k: v for k, v in payload["config"].items() if k != "epochs"}
     seed = resolve_seed(seed)
-    config = make_config(model, overrides)
+    config = make_config(model, {**stored_config, **dict(overrides or {})})
     n_threads = set_threads(threads)
     parameters = {
         "model": model,

@@ -122,3 +122,24 @@ def test_parser_builds_without_importing_torch():
     code = "import sys; from haplogen.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_resume_continues_the_checkpointed_run(tmp_path, pipeline, capsys):
+    """A run stopped after 2 epochs and resumed to 4 equals an uninterrupted 4-epoch run."""
+    from haplogen.api import load_trained
+
+    train = pipeline / "split" / "train.vcf.gz"
+    common = ["train", train, "--model", "rbm", "--set", "n_hidden=16", "--set", "sample_burn_in=5"]
+    assert run(capsys, *common, "--epochs", 4, "--seed", 8, "-o", tmp_path / "full")[0] == 0
+    assert run(capsys, *common, "--epochs", 2, "--seed", 8, "-o", tmp_path / "part")[0] == 0
+    # no --seed: the seed comes from the checkpoint
+    code, _, err = run(capsys, *common, "--epochs", 4, "--resume", "-o", tmp_path / "part")
+    assert code == 0, err
+    full, _, _ = load_trained(tmp_path / "full")
+    part, _, record = load_trained(tmp_path / "part")
+    assert record["seed"] == 8 and record["training"]["resumed_from_epoch"] == 2
+    a = full.sample(20, seed=1)
+    b = part.sample(20, seed=1)
+    assert np.array_equal(a, b)
+    code, _, err = run(capsys, *common, "--epochs", 5, "--resume", "--seed", 9, "-o", tmp_path / "part")
+    assert code != 0 and "trained with seed 8, not 9" in err
