@@ -126,15 +126,6 @@ def _read(path: str, args: argparse.Namespace, *, labels: str | None = None, wha
     return h
 
 
-def _output_format(path: str, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    name = path.lower()
-    if name.endswith((".hapt", ".hapt.gz")):
-        return "hapt"
-    return "vcf"
-
-
 def _write(h: Any, path: str, fmt: str, record: dict) -> None:
     from .io import write_haplotypes
 
@@ -148,10 +139,11 @@ def _write(h: Any, path: str, fmt: str, record: dict) -> None:
 
 # ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .io import write_haplotypes
+    from .io import check_output_path, write_haplotypes
     from .provenance import make_record, resolve_seed
     from .simulate import SimulationConfig, simulate_haplotypes
 
+    check_output_path(args.output, "vcf")
     seed = resolve_seed(args.seed)
     config = SimulationConfig(
         individuals_per_population=args.individuals,
@@ -289,7 +281,9 @@ def _append_log(path: Path, p: Any) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .api import generate
 
-    fmt = _output_format(args.output, args.format)
+    from .io import check_output_path
+
+    fmt = check_output_path(args.output, args.format)
     if args.audit and not args.holdout:
         raise InputError("--audit needs --holdout HOLDOUT (the individuals the model did not see) and --real TRAIN")
     h, record = generate(args.model_dir, args.n, seed=args.seed, prefix=args.prefix)

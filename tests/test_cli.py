@@ -143,3 +143,10 @@ def test_resume_continues_the_checkpointed_run(tmp_path, pipeline, capsys):
     assert np.array_equal(a, b)
     code, _, err = run(capsys, *common, "--epochs", 5, "--resume", "--seed", 9, "-o", tmp_path / "part")
     assert code != 0 and "trained with seed 8, not 9" in err
+
+
+def test_a_wrong_output_name_fails_before_any_work(tmp_path, capsys):
+    code, _, err = run(capsys, "simulate", "-o", tmp_path / "sim.vcf", "--individuals", 2, "--length", 2e4)
+    assert code == 2 and "name it sim.vcf.gz instead of sim.vcf" in err
+    assert "simulating" not in err  # refused before the simulation started
+    assert list(tmp_path.iterdir()) == []

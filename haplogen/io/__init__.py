@@ -28,6 +28,7 @@ __all__ = [
     "read_haplotypes",
     "write_haplotypes",
     "detect_format",
+    "check_output_path",
 ]
 
 _VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
@@ -146,6 +147,21 @@ def write_haplotypes(
     legend_path
         Legend to write beside a hapt file; an error for VCF.
     """
+    format = check_output_path(path, format)
+    if format == "vcf" and legend_path is not None:
+        raise InputError("a legend is written with hapt output only; leave out the legend")
+    if format == "vcf":
+        write_vcf(h, path, provenance=provenance)
+    else:
+        write_hapt(h, path, legend_path=legend_path, provenance=provenance)
+
+
+def check_output_path(path: str | os.PathLike, format: str | None = None) -> str:
+    """Check that ``path`` suits an output of ``format`` and return the format.
+
+    Called before long work (sampling, simulation), so that a wrong name fails at once.
+    ``format`` None takes it from the extension (``.vcf.gz`` -> vcf, ``.hapt``/``.hapt.gz`` -> hapt).
+    """
     name = Path(path).name.lower()
     if format is None:
         if name.endswith((".vcf.gz", ".vcf.bgz", ".vcf")):
@@ -157,15 +173,10 @@ def write_haplotypes(
                 f"cannot tell the output format from the name {Path(path).name}; use a name "
                 "ending in .vcf.gz or .hapt(.gz), or give the format (vcf or hapt)"
             )
-    if format == "vcf":
-        if legend_path is not None:
-            raise InputError("a legend is written with hapt output only; leave out the legend")
-        if name.endswith(".vcf") :
-            raise InputError(
-                f"VCF output is bgzipped: name it {Path(path).name}.gz instead of {Path(path).name}"
-            )
-        write_vcf(h, path, provenance=provenance)
-    elif format == "hapt":
-        write_hapt(h, path, legend_path=legend_path, provenance=provenance)
-    else:
+    if format not in ("vcf", "hapt"):
         raise InputError(f"the output format must be vcf or hapt, found {format!r}")
+    if format == "vcf" and name.endswith(".vcf"):
+        raise InputError(f"VCF output is bgzipped: name it {Path(path).name}.gz instead of {Path(path).name}")
+    if Path(path).is_dir():
+        raise InputError(f"the output {path} is a directory; give a file name")
+    return format

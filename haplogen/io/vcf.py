@@ -553,7 +553,9 @@ def read_vcf(path: str | os.PathLike, options: ReadOptions | None = None) -> Hap
         except KeyError:
             raise InputError(
                 f"{name}: the VCF header declares no FORMAT/GT field; haplogen needs phased "
-                "genotypes (add GT, e.g. from a phasing tool such as SHAPEIT or Beagle)"
+                "genotypes: if the records carry GT, add the header line "
+                "'##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">' "
+                "(bcftools annotate --header-lines), otherwise phase the data first (SHAPEIT, Beagle)"
             ) from None
         samples = file_samples
         if opts.samples is not None:
