@@ -1,0 +1,222 @@
+"""Pieces shared by the training loops: progress, summaries, threads and checkpoint files.
+
+A checkpoint (or a saved model) is one file written by ``torch.save`` holding a dict of
+tensors, plain Python containers, strings and numbers only, and read back with
+``torch.load(path, weights_only=True)``: loading a file never unpickles arbitrary objects, so a
+model file received from someone else cannot run code. Its layout::
+
+    {
+      "format": "haplogen.model",       # tells a haplogen file from any other torch file
+      "format_version": 1,
+      "model": "rbm",                   # key of haplogen.models.MODELS
+      "config": "{...}",                # JSON of the model's Config dataclass
+      "n_sites": 805,
+      "epochs_trained": 800,
+      "weights": {name: tensor},        # the model's parameters
+      "extra": "{...}",                 # JSON chosen by the caller (site table, provenance)
+      "training": {...},                # only in checkpoints: epoch, RNG and optimizer state
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import ModelError
+from ..provenance import _jsonable, atomic_path
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "TrainingProgress",
+    "TrainingSummary",
+    "set_threads",
+    "format_progress",
+    "format_duration",
+    "write_checkpoint",
+    "read_checkpoint",
+]
+
+CHECKPOINT_FORMAT = "haplogen.model"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class TrainingProgress:
+    """State of a training run, reported after every epoch.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed so far (counting those of a resumed checkpoint).
+    epochs : int or None
+        Epochs the run aims at, or None when only a time budget bounds it.
+    elapsed_s : float
+        Seconds spent in this call of ``fit``.
+    eta_s : float or None
+        Estimated seconds left, None when unknown.
+    losses : dict of str to float
+        Mean losses (or monitoring statistics) of the last epoch.
+    """
+
+    epoch: int
+    epochs: int | None
+    elapsed_s: float
+    eta_s: float | None
+    losses: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingSummary:
+    """What a call of ``fit`` did.
+
+    Attributes
+    ----------
+    epochs_run : int
+        Epochs completed in total, including those of a resumed checkpoint.
+    elapsed_s : float
+        Seconds spent in this call.
+    stopped_by : str
+        ``"epochs"`` when the epoch target was reached, ``"time_budget"`` when the budget ran out.
+    final_losses : dict of str to float
+        Losses of the last epoch (empty when no epoch ran).
+    resumed_from_epoch : int or None
+        Epoch of the checkpoint that the run continued from, None for a fresh run.
+    """
+
+    epochs_run: int
+    elapsed_s: float
+    stopped_by: str
+    final_losses: dict[str, float]
+    resumed_from_epoch: int | None
+
+
+def set_threads(n: int | None) -> int:
+    """Set the number of threads torch uses for its CPU kernels.
+
+    Parameters
+    ----------
+    n
+        Number of threads, or None for every core this process may run on
+        (``os.sched_getaffinity``, which respects container and ``taskset`` limits).
+
+    Returns
+    -------
+    int
+        The number of threads set.
+    """
+    if n is None:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            n = os.cpu_count() or 1
+    n = int(n)
+    if n < 1:
+        raise ModelError(f"the number of threads must be at least 1, found {n}")
+    torch.set_num_threads(n)
+    return n
+
+
+def format_duration(seconds: float) -> str:
+    """``H:MM:SS`` of a duration in seconds."""
+    total = int(round(max(seconds, 0.0)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def format_progress(p: TrainingProgress) -> str:
+    """One line describing the progress of a training run.
+
+    Example: ``epoch 12/200  loss_d 0.6931  loss_g 0.6931  elapsed 0:00:31  eta 0:08:05``.
+    """
+    epochs = "?" if p.epochs is None else str(p.epochs)
+    parts = [f"epoch {p.epoch}/{epochs}"]
+    parts += [f"{name} {value:.4f}" for name, value in p.losses.items()]
+    parts.append(f"elapsed {format_duration(p.elapsed_s)}")
+    parts.append("eta ?" if p.eta_s is None else f"eta {format_duration(p.eta_s)}")
+    return "  ".join(parts)
+
+
+def write_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: str,
+    config: dict[str, Any],
+    n_sites: int,
+    weights: dict[str, torch.Tensor],
+    extra: dict[str, Any] | None,
+    epochs_trained: int = 0,
+    training: dict[str, Any] | None = None,
+) -> None:
+    """Write a model file (``training`` None) or a checkpoint atomically."""
+    payload: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "model": model,
+        "config": json.dumps(config, sort_keys=True),
+        "n_sites": int(n_sites),
+        "epochs_trained": int(epochs_trained),
+        "weights": {k: v.detach().cpu().clone() for k, v in weights.items()},
+        "extra": json.dumps(_jsonable(extra if extra is not None else {})),
+    }
+    if training is not None:
+        payload["training"] = training
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a model file or checkpoint with ``weights_only=True`` and check its header.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing, is not a torch file, is truncated or corrupt, or is a torch
+        file of some other kind.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p} does not exist: expected a haplogen model file; check the path")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(
+            f"{p} is not a haplogen model checkpoint: torch could not read it ({first}); "
+            "it may be truncated or of another kind, train the model again or use the right file"
+        ) from None
+    except Exception as error:  # the weights-only unpickler refusing an object, among others
+        raise ModelError(
+            f"{p} is not a haplogen model checkpoint: it could not be loaded safely "
+            f"({type(error).__name__}); only files written by haplogen can be loaded"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(
+            f"{p} is not a haplogen model checkpoint: it is a torch file without the "
+            f"'{CHECKPOINT_FORMAT}' header; use a file written by haplogen train"
+        )
+    version = payload.get("format_version")
+    if version != CHECKPOINT_VERSION:
+        raise ModelError(
+            f"{p} is a haplogen model of format version {version}, this haplogen reads version "
+            f"{CHECKPOINT_VERSION}; use a matching haplogen version"
+        )
+    for key in ("model", "config", "n_sites", "weights", "extra"):
+        if key not in payload:
+            raise ModelError(f"{p} is not a haplogen model checkpoint: the entry '{key}' is missing")
+    try:
+        payload["config"] = json.loads(payload["config"])
+        payload["extra"] = json.loads(payload["extra"])
+    except (TypeError, json.JSONDecodeError):
+        raise ModelError(
+            f"{p} is not a haplogen model checkpoint: its config or extra entry is not valid JSON"
+        ) from None
+    return payload

@@ -1,0 +1,213 @@
+"""Tests of the shared model machinery: training loop, checkpoints, loading, progress, threads."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from haplogen.errors import InputError, ModelError
+from haplogen.models import (
+    GAN,
+    MODELS,
+    RBM,
+    GANConfig,
+    RBMConfig,
+    TrainingProgress,
+    format_progress,
+    load_model,
+    set_threads,
+)
+from haplogen.models import training
+
+RBM_SMALL = RBMConfig(n_hidden=8, batch_size=40, n_chains=40, sample_burn_in=10, epochs=3)
+GAN_SMALL = GANConfig(epochs=2)
+
+
+def _toy(n_haplotypes: int = 80, n_sites: int = 12, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((n_haplotypes, n_sites)) < 0.4).astype(np.uint8)
+
+
+@pytest.fixture(params=["rbm", "gan"])
+def kind(request) -> str:
+    return request.param
+
+
+def _model(kind: str, n_sites: int = 12):
+    return RBM(RBM_SMALL, n_sites) if kind == "rbm" else GAN(GAN_SMALL, n_sites)
+
+
+def test_registry():
+    assert MODELS == {"rbm": RBM, "gan": GAN}
+    assert RBM.name == "rbm" and GAN.name == "gan"
+    assert RBM.Config is RBMConfig and GAN.Config is GANConfig
+    assert RBMConfig().epochs > 0 and GANConfig().epochs > 0
+
+
+def test_format_progress():
+    p = TrainingProgress(12, 200, 31.0, 485.0, {"loss_d": 0.69314, "loss_g": 0.69314})
+    assert format_progress(p) == "epoch 12/200  loss_d 0.6931  loss_g 0.6931  elapsed 0:00:31  eta 0:08:05"
+    q = TrainingProgress(3, None, 3725.0, None, {})
+    assert format_progress(q) == "epoch 3/?  elapsed 1:02:05  eta ?"
+
+
+def test_set_threads():
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 and torch.get_num_threads() == 1
+        assert set_threads(None) == len(os.sched_getaffinity(0))
+        with pytest.raises(ModelError, match="at least 1, found 0"):
+            set_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_save_load_roundtrip_with_extra(kind, tmp_path):
+    x = _toy()
+    model = _model(kind)
+    model.fit(x, seed=1)
+    extra = {"sites": {"position": [1, 2, 3]}, "provenance": {"seed": 1}}
+    path = tmp_path / "model.pt"
+    model.save(path, extra=extra)
+    for loader in (load_model, type(model).load):
+        loaded, got_extra = loader(path)
+        assert type(loaded) is type(model) and got_extra == extra
+        assert loaded.config == model.config and loaded.n_sites == 12
+        assert loaded.epochs_trained == model.epochs_trained
+        assert np.array_equal(loaded.sample(20, seed=4), model.sample(20, seed=4))
+    other = GAN if kind == "rbm" else RBM
+    with pytest.raises(ModelError, match=f"holds a '{kind}' model, not a '{other.name}' model"):
+        other.load(path)
+
+
+def test_checkpoint_is_loadable_as_model_and_weights_only(kind, tmp_path, monkeypatch):
+    x = _toy()
+    ckpt = tmp_path / "run.ckpt"
+    _model(kind).fit(x, seed=1, checkpoint_path=ckpt, extra={"note": "hi"})
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    model, extra = load_model(ckpt)
+    assert extra == {"note": "hi"} and model.epochs_trained == 2 + (kind == "rbm")
+    assert calls and all(c.get("weights_only") is True for c in calls)
+    # the file holds only tensors and plain containers: it loads without haplogen's help
+    payload = real_load(ckpt, weights_only=True)
+    assert payload["format"] == "haplogen.model" and payload["model"] == kind
+    assert json.loads(payload["config"])["epochs"] == model.config.epochs
+    assert "training" in payload and payload["training"]["epoch"] == model.epochs_trained
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo should-never-run",))
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["text", "truncated", "other_torch", "pickled_object", "missing"],
+)
+def test_non_checkpoint_files_are_rejected(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    if content == "text":
+        path.write_text("this is not a model\n")
+    elif content == "truncated":
+        model = _model("rbm")
+        model.fit(_toy(), seed=1)
+        model.save(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif content == "other_torch":
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, path)
+    elif content == "pickled_object":
+        torch.save({"format": "haplogen.model", "evil": _Evil()}, path)
+    pattern = "does not exist" if content == "missing" else "is not a haplogen model checkpoint"
+    with pytest.raises(ModelError, match=pattern):
+        load_model(path)
+
+
+def test_resume_rejects_other_model_config_or_data(tmp_path):
+    x = _toy()
+    ckpt = tmp_path / "run.ckpt"
+    RBM(RBM_SMALL, 12).fit(x, seed=1, checkpoint_path=ckpt)
+    with pytest.raises(ModelError, match="checkpoint of a 'rbm' model, this is a 'gan' model"):
+        GAN(GAN_SMALL, 12).fit(x, seed=1, checkpoint_path=ckpt, resume=True)
+    other = RBMConfig(n_hidden=9, batch_size=40, n_chains=40, sample_burn_in=10, epochs=3)
+    with pytest.raises(ModelError, match=r"different configuration \(n_hidden=8 \(now 9\)\)"):
+        RBM(other, 12).fit(x, seed=1, checkpoint_path=ckpt, resume=True)
+    with pytest.raises(ModelError, match="trained on 80 haplotypes x 12 sites, the data have 60 x 12"):
+        RBM(RBM_SMALL, 12).fit(x[:60], seed=1, checkpoint_path=ckpt, resume=True)
+    with pytest.raises(ModelError, match="other data of the same shape"):
+        RBM(RBM_SMALL, 12).fit(1 - x, seed=1, checkpoint_path=ckpt, resume=True)
+    with pytest.raises(ModelError, match="trained with seed 1, not 2"):
+        RBM(RBM_SMALL, 12).fit(x, seed=2, checkpoint_path=ckpt, resume=True)
+    saved = tmp_path / "saved.pt"
+    model = RBM(RBM_SMALL, 12)
+    model.fit(x, seed=1)
+    model.save(saved)
+    with pytest.raises(ModelError, match="saved model without training state"):
+        RBM(RBM_SMALL, 12).fit(x, seed=1, checkpoint_path=saved, resume=True)
+
+
+def test_resume_without_checkpoint_starts_fresh(kind, tmp_path):
+    x = _toy()
+    summary = _model(kind).fit(x, seed=1, checkpoint_path=tmp_path / "new.ckpt", resume=True)
+    assert summary.resumed_from_epoch is None and (tmp_path / "new.ckpt").is_file()
+
+
+def test_time_budget_stops_at_end_of_epoch(kind):
+    x = _toy()
+    seen = []
+    summary = _model(kind).fit(x, seed=1, epochs=100_000, time_budget_s=0.3, progress=seen.append)
+    assert summary.stopped_by == "time_budget"
+    assert 1 <= summary.epochs_run < 100_000
+    assert seen[-1].epoch == summary.epochs_run and seen[-1].elapsed_s >= 0.3
+    assert all(p.epochs == 100_000 for p in seen)
+    assert summary.final_losses == seen[-1].losses
+
+
+def test_progress_and_periodic_checkpoints(kind, tmp_path, monkeypatch):
+    x = _toy()
+    written = []
+    real_write = training.write_checkpoint
+
+    def spy(path, **kwargs):
+        written.append(kwargs["training"]["epoch"])
+        real_write(path, **kwargs)
+
+    monkeypatch.setattr("haplogen.models.base.write_checkpoint", spy)
+    seen = []
+    summary = _model(kind).fit(
+        x, seed=1, epochs=4, checkpoint_path=tmp_path / "c.ckpt", checkpoint_every_s=0.0, progress=seen.append
+    )
+    assert summary.stopped_by == "epochs" and summary.epochs_run == 4
+    assert [p.epoch for p in seen] == [1, 2, 3, 4]
+    assert seen[-1].eta_s == 0.0 and set(seen[-1].losses) == set(summary.final_losses)
+    assert written == [1, 2, 3, 4]  # every epoch (interval 0) and once at the end
+    assert not list(tmp_path.glob("*.part"))  # atomic writes leave no temporary file
+
+
+def test_input_validation(kind):
+    model = _model(kind)
+    with pytest.raises(ModelError, match="not trained"):
+        model.sample(3, seed=1)
+    with pytest.raises(InputError, match="only 0/1 alleles, found 2 at haplotype 0, site 3"):
+        bad = _toy()
+        bad[0, 3] = 2
+        model.fit(bad, seed=1)
+    with pytest.raises(InputError, match="built for 12 sites but the data have 13"):
+        model.fit(_toy(n_sites=13), seed=1)
+    with pytest.raises(InputError, match="2-d"):
+        model.fit(np.zeros(12, dtype=np.uint8), seed=1)
+    with pytest.raises(InputError, match="resume=True needs a checkpoint_path"):
+        model.fit(_toy(), seed=1, resume=True)
+    with pytest.raises(ModelError, match="expects a"):
+        RBM(GAN_SMALL, 12)
