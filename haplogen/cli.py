@@ -151,8 +151,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         min_maf=args.min_maf,
         max_sites=args.max_sites,
         chromosome=args.chromosome,
+        n_chromosomes=args.chromosomes,
     )
-    _say(f"simulating {3 * args.individuals} individuals (YRI, CEU, CHB) on {int(args.length):,} bp, seed {seed} ...")
+    _say(
+        f"simulating {3 * args.individuals} individuals (YRI, CEU, CHB) on {args.chromosomes} x "
+        f"{int(args.length):,} bp, seed {seed} ..."
+    )
     h = simulate_haplotypes(config, seed=seed)
     import dataclasses
 
@@ -417,7 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=float, default=5e6, help="sequence length in bp")
     p.add_argument("--max-sites", type=_positive_int, default=None, help="keep at most this many SNPs (evenly spaced)")
     p.add_argument("--min-maf", type=float, default=0.0, help="keep SNPs with minor allele frequency at least this")
-    p.add_argument("--chromosome", default="1", help="chromosome name")
+    p.add_argument("--chromosome", default="1", help="name of the (first) chromosome")
+    p.add_argument("--chromosomes", type=_positive_int, default=1,
+                   help="independent (unlinked) chromosomes, each --length bp; SNPs are shared out evenly")
     p.add_argument("--labels-out", help="population table (default: beside the VCF, NAME.samples.tsv)")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     p.set_defaults(func=cmd_simulate)

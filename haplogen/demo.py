@@ -18,9 +18,11 @@ from .provenance import make_record
 
 __all__ = ["DEMO_EPOCHS", "run_demo"]
 
-#: 3 x 150 individuals, 1,000 common SNPs (MAF >= 2%) on 5 Mb: small enough for minutes on 2 cores
-DEMO_INDIVIDUALS = 150
+#: 3 x 250 individuals and 1,000 common SNPs (MAF >= 2%) over 10 unlinked chromosomes of 10 Mb:
+#: a genome-wide panel like the founding paper's 805 SNPs, small enough for minutes on 2 cores
+DEMO_INDIVIDUALS = 250
 DEMO_SITES = 1000
+DEMO_CHROMOSOMES = 10
 DEMO_EPOCHS: int | None = None  # None: the RBM's default number of epochs
 
 
@@ -29,11 +31,11 @@ def _simulation_config():
 
     return SimulationConfig(
         individuals_per_population=DEMO_INDIVIDUALS,
-        sequence_length=5_000_000,
+        sequence_length=10_000_000,
         min_maf=0.02,
         max_sites=DEMO_SITES,
+        n_chromosomes=DEMO_CHROMOSOMES,
     )
-
 
 
 def run_demo(out_dir: str | Path, *, seed: int = 1, say: Callable[[str], None] = print) -> dict:
@@ -52,7 +54,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 1, say: Callable[[str], None] =
     command = list(sys.argv)
 
     config = _simulation_config()
-    say(f"[1/5] simulating {3 * config.individuals_per_population} individuals (YRI, CEU, CHB), seed {seed}")
+    say(f"[1/5] simulating {3 * config.individuals_per_population} individuals (YRI, CEU, CHB) on "
+        f"{config.n_chromosomes} chromosomes, seed {seed}")
     h = simulate_haplotypes(config, seed=seed)
     data_path = out / "data.vcf.gz"
     write_haplotypes(h, data_path, format="vcf",

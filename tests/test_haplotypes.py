@@ -70,3 +70,16 @@ def test_atomic_path_leaves_nothing_on_failure_and_uses_normal_permissions(tmp_p
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_simulation_of_unlinked_chromosomes():
+    from haplogen.simulate import SimulationConfig, simulate_haplotypes
+
+    config = SimulationConfig(individuals_per_population=10, sequence_length=200_000, max_sites=30, n_chromosomes=3)
+    h = simulate_haplotypes(config, seed=2)
+    assert h.n_sites == 30 and h.n_haplotypes == 60
+    assert h.sites.chrom.tolist() == ["1"] * 10 + ["2"] * 10 + ["3"] * 10
+    for chrom in "123":
+        assert np.all(np.diff(h.sites.position[h.sites.chrom == chrom]) > 0)
+    # the chromosomes are independent simulations, not copies of one
+    assert not np.array_equal(h.matrix[:, :10], h.matrix[:, 10:20])
