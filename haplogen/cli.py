@@ -108,10 +108,15 @@ def _read_options(args: argparse.Namespace) -> Any:
 
 def _read(path: str, args: argparse.Namespace, *, labels: str | None = None, what: str = "input") -> Any:
     from .api import read_input
+    from .io import detect_format
 
+    # --legend describes the sites of hapt inputs; a VCF among the inputs has its own
+    legend = getattr(args, "legend", None)
+    if legend is not None and Path(path).is_file() and detect_format(path) != "hapt":
+        legend = None
     h = read_input(
         path,
-        legend=getattr(args, "legend", None),
+        legend=legend,
         options=_read_options(args),
         labels=labels,
         missing_labels=getattr(args, "missing_labels", "error"),

@@ -150,3 +150,71 @@ def test_a_wrong_output_name_fails_before_any_work(tmp_path, capsys):
     assert code == 2 and "name it sim.vcf.gz instead of sim.vcf" in err
     assert "simulating" not in err  # refused before the simulation started
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gan_trains_and_generates_through_the_cli(pipeline, tmp_path, capsys):
+    train = pipeline / "split" / "train.vcf.gz"
+    code, _, err = run(capsys, "train", train, "--model", "gan", "--epochs", 2, "--seed", 1, "-o", tmp_path / "gan")
+    assert code == 0, err
+    assert "trained gan for 2 epochs" in err
+    code, _, err = run(capsys, "generate", tmp_path / "gan", "-n", 12, "-o", tmp_path / "g.vcf.gz", "--seed", 1)
+    assert code == 0, err
+
+
+def test_generate_audit_refuses_a_failing_release(pipeline, tmp_path, capsys, monkeypatch):
+    """--audit runs the privacy audit; a failing verdict stops the write unless --force."""
+    import haplogen.privacy.audit as audit
+
+    d = pipeline
+    real, holdout = d / "split" / "train.vcf.gz", d / "split" / "holdout.vcf.gz"
+    base = ["generate", d / "model", "-n", 36, "--seed", 1, "--audit", "--real", real, "--holdout", holdout]
+    code, _, err = run(capsys, *base, "-o", tmp_path / "ok.vcf.gz")
+    assert code in (0, 4) and "privacy audit:" in err
+    # make the audit fail: every synthetic haplotype becomes a copy of a training one
+    from haplogen.io import read_haplotypes
+
+    train_matrix = read_haplotypes(real).matrix
+    original = audit.privacy_audit
+
+    def copying_audit(train, hold, syn, **kwargs):
+        return original(train, hold, train_matrix[: len(syn)], **kwargs)
+
+    monkeypatch.setattr(audit, "privacy_audit", copying_audit)
+    code, _, err = run(capsys, *base, "-o", tmp_path / "leak.vcf.gz")
+    assert code == 4 and "privacy audit failed" in err and "was not written" in err
+    assert not (tmp_path / "leak.vcf.gz").exists()
+    code, _, err = run(capsys, *base, "--force", "-o", tmp_path / "forced.vcf.gz")
+    assert code == 0 and (tmp_path / "forced.vcf.gz").exists()
+
+
+def test_evaluate_writes_report_and_metrics(pipeline, tmp_path, capsys):
+    d = pipeline
+    assert run(capsys, "generate", d / "model", "-n", 60, "-o", tmp_path / "ag.vcf.gz", "--seed", 4)[0] == 0
+    assert run(capsys, "generate", d / "model", "-n", 60, "-o", tmp_path / "ag.hapt.gz", "--seed", 5)[0] == 0
+    code, out, err = run(
+        capsys, "evaluate", "--real", d / "split" / "train.vcf.gz", "--holdout", d / "split" / "holdout.vcf.gz",
+        "--synthetic", tmp_path / "ag.vcf.gz", tmp_path / "ag.hapt.gz", "--legend", tmp_path / "ag.legend",
+        "--labels", d / "sim.samples.tsv", "--aats-repeats", 2, "-o", tmp_path / "eval",
+    )
+    assert code == 0, err
+    assert "allele frequency r" in out and "privacy verdict" in out
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    text = json.dumps(metrics)
+    assert '"ag"' in text and '"ag-2"' in text  # both sets, named after their files
+    html = (tmp_path / "eval" / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert "http://" not in html and "https://" not in html.replace("https://www.w3.org", "")
+
+
+def test_evaluate_rejects_sets_with_other_sites(pipeline, tmp_path, capsys):
+    from haplogen.haplotypes import Haplotypes
+    from haplogen.io import read_haplotypes, write_haplotypes
+
+    d = pipeline
+    real = read_haplotypes(d / "split" / "train.vcf.gz")
+    other = real.take_sites(slice(0, real.n_sites - 1))
+    write_haplotypes(Haplotypes.from_matrix(other.matrix[:20], other.sites), tmp_path / "short.vcf.gz")
+    code, _, err = run(capsys, "evaluate", "--real", d / "split" / "train.vcf.gz", "--synthetic",
+                       tmp_path / "short.vcf.gz", "-o", tmp_path / "eval")
+    assert code == 2 and err.strip().splitlines()[-1].startswith("haplogen: error:")
+    assert not (tmp_path / "eval" / "report.html").exists()
