@@ -224,16 +224,7 @@ class GenerativeModel(abc.ABC):
                 "data_sha256": fingerprint,
                 "state": self._training_state(),
             }
-            write_checkpoint(
-                checkpoint_path,
-                model=self.name,
-                config=self._config_dict(),
-                n_sites=self.n_sites,
-                weights=self._weights(),
-                extra=extra,
-                epochs_trained=self.epochs_trained,
-                training=training,
-            )
+            self._write(checkpoint_path, extra=extra, training=training)
 
         started = time.monotonic()
         last_checkpoint = started
@@ -363,6 +354,10 @@ class GenerativeModel(abc.ABC):
         """Write the configuration and weights (and ``extra`` as JSON) to ``path`` atomically."""
         if not self.fitted:
             raise ModelError(f"the {self.name} model is not trained: nothing to save")
+        self._write(path, extra=extra)
+
+    def _write(self, path: str | os.PathLike, *, extra: dict | None, training: dict | None = None) -> None:
+        """Write config, weights and ``extra`` (and, for a checkpoint, the training state) to ``path``."""
         write_checkpoint(
             path,
             model=self.name,
@@ -371,6 +366,7 @@ class GenerativeModel(abc.ABC):
             weights=self._weights(),
             extra=extra,
             epochs_trained=self.epochs_trained,
+            training=training,
         )
 
     @classmethod
