@@ -44,6 +44,9 @@ from .provenance import make_record, resolve_seed, write_json_atomic
 
 __all__ = ["Evaluation", "evaluate", "write_outputs", "summary_table", "metrics_document", "LD_WINDOW_SITES"]
 
+#: |AA_truth - AA_syn| above which the report warns that the AATS mean hides two unbalanced halves
+AATS_IMBALANCE = 0.2
+
 #: sites in the window of the LD heatmap (a 300 x 300 r² matrix reads well on a page)
 LD_WINDOW_SITES = 300
 #: at-risk haplotypes listed per set in metrics.json (the count is always given)
@@ -350,6 +353,21 @@ def evaluate(
             notes.append(
                 f"AATS of {name}: computed once on {res['size']:,} real and {res['size']:,} synthetic "
                 "haplotypes (equal-sized sets need no subsampling)."
+            )
+        imbalance = _float(res["aa_truth"]) - _float(res["aa_syn"])
+        if abs(imbalance) > AATS_IMBALANCE:
+            # AATS averages two halves; a mean near 0.5 can hide two halves far from it
+            notes.append(
+                f"AATS of {name} averages AA truth {_float(res['aa_truth']):.3f} and AA synthetic "
+                f"{_float(res['aa_syn']):.3f}: read the two halves, not the mean. "
+                + (
+                    "Real haplotypes are nearer to each other than to any synthetic one and synthetic ones "
+                    "nearer to real than to each other: the synthetic set is more dispersed than the real "
+                    "one and leaves part of it uncovered."
+                    if imbalance > 0
+                    else "Synthetic haplotypes are nearer to each other than real ones are: the mark of mode "
+                    "collapse (too little diversity)."
+                )
             )
         say(f"exact copies: {name}")
         res = timed("exact_copies", exact_copies, real_m, syn_m[name])

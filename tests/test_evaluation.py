@@ -226,3 +226,21 @@ def test_write_outputs_refuses_a_file_as_folder(evaluation, tmp_path):
     target.write_text("x")
     with pytest.raises(InputError, match=r"the output folder .*file is a file; pass a folder path with -o"):
         write_outputs(ev, target)
+
+
+def test_unbalanced_aats_halves_are_flagged(sim_pair):
+    """Noisy copies score AATS ~0.5 from two halves far from it; the report must say so."""
+    import numpy as np
+
+    from haplogen.evaluation import evaluate
+    from haplogen.haplotypes import Haplotypes
+
+    real, other = sim_pair
+    rng = np.random.default_rng(3)
+    noisy = (other.matrix ^ (rng.random(other.matrix.shape) < 0.05)).astype(np.uint8)
+    ev = evaluate(real, {"noisy": Haplotypes.from_matrix(noisy, real.sites)}, aats_repeats=1, seed=0)
+    m = ev.metrics["noisy"]
+    assert abs(m["aats"] - 0.5) < 0.05 and m["aa_truth"] - m["aa_syn"] > 0.5
+    assert any("read the two halves" in note and "more dispersed" in note for note in ev.notes)
+    honest = evaluate(real, {"other": other}, aats_repeats=1, seed=0)
+    assert not any("read the two halves" in note for note in honest.notes)
