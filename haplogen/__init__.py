@@ -7,7 +7,8 @@ they are realistic and do not leak the donors.
 __version__ = "0.1.0"
 
 from .errors import HaplogenError, InputError, ModelError, PrivacyError
-from .haplotypes import Haplotypes, Sites, read_labels
+from .haplotypes import Haplotypes, Sites, read_labels, write_labels
+from .api import generate, read_input, train
 
 __all__ = [
     "__version__",
@@ -18,4 +19,8 @@ __all__ = [
     "Haplotypes",
     "Sites",
     "read_labels",
+    "write_labels",
+    "read_input",
+    "train",
+    "generate",
 ]

@@ -143,6 +143,7 @@ def _write(h: Any, path: str, fmt: str, record: dict) -> None:
 
 # ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from .haplotypes import write_labels
     from .io import check_output_path, write_haplotypes
     from .provenance import make_record, resolve_seed
     from .simulate import SimulationConfig, simulate_haplotypes
@@ -167,7 +168,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     record = make_record(parameters=dataclasses.asdict(config), seed=seed)
     write_haplotypes(h, args.output, format="vcf", provenance=record)
     labels = args.labels_out or _sibling(args.output, ".samples.tsv")
-    _write_labels(h, labels)
+    write_labels(h, labels)
     _say(f"wrote {args.output} ({h.n_haplotypes} haplotypes x {h.n_sites} SNPs) and {labels}")
     return 0
 
@@ -178,19 +179,6 @@ def _sibling(path: str, suffix: str) -> str:
         if base.endswith(ext):
             base = base[: -len(ext)]
     return base + suffix
-
-
-def _write_labels(h: Any, path: str) -> None:
-    from .provenance import atomic_path
-
-    with atomic_path(path) as tmp:
-        seen = set()
-        lines = ["sample\tpop\tsuper_pop"]
-        for sample, pop, sup in zip(h.haplotype_sample, h.population, h.super_population):
-            if sample not in seen:
-                seen.add(sample)
-                lines.append(f"{sample}\t{pop}\t{sup}")
-        tmp.write_text("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------- split

@@ -41,6 +41,7 @@ def _simulation_config():
 def run_demo(out_dir: str | Path, *, seed: int = 1, say: Callable[[str], None] = print) -> dict:
     """Run the demo pipeline into ``out_dir``; returns the headline statistics."""
     from .api import generate, train
+    from .haplotypes import read_labels, write_labels
     from .evaluation import evaluate, summary_table, write_outputs
     from .io import write_haplotypes
     from .models.training import format_progress
@@ -61,9 +62,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 1, say: Callable[[str], None] =
     write_haplotypes(h, data_path, format="vcf",
                      provenance=make_record(parameters=dataclasses.asdict(config), seed=seed, command=command))
     labels_path = out / "data.samples.tsv"
-    from .cli import _write_labels
-
-    _write_labels(h, str(labels_path))
+    write_labels(h, labels_path)
     say(f"      {data_path}: {h.n_haplotypes} haplotypes x {h.n_sites} SNPs")
 
     say("[2/5] splitting individuals 80/20, stratified by population")
@@ -97,8 +96,6 @@ def run_demo(out_dir: str | Path, *, seed: int = 1, say: Callable[[str], None] =
     write_haplotypes(artificial, ag_path, format="vcf", provenance=gen_record)
 
     say("[5/5] evaluating against the training set, privacy audit against the holdout")
-    from .haplotypes import read_labels
-
     ev = evaluate(
         train_h,
         {"rbm": artificial},

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Sites", "Haplotypes", "read_labels"]
+__all__ = ["Sites", "Haplotypes", "read_labels", "write_labels"]
 
 
 def _str_array(values: Sequence[Any] | np.ndarray, name: str, n: int) -> np.ndarray:
@@ -336,3 +336,23 @@ def read_labels(path: str | os.PathLike) -> dict[str, tuple[str, str]]:
             raise InputError(f"{path}, line {line_no}: sample {sample!r} is listed twice")
         labels[sample] = (pop, sup)
     return labels
+
+
+def write_labels(h: Haplotypes, path: str | os.PathLike) -> None:
+    """Write the population labels of ``h`` as a ``sample pop super_pop`` table (atomically).
+
+    One row per individual, in order of first appearance; the inverse of :func:`read_labels`.
+    """
+    from .provenance import atomic_path
+
+    if h.population is None:
+        raise InputError("these haplotypes carry no population labels to write")
+    super_population = h.super_population if h.super_population is not None else h.population
+    seen: set[str] = set()
+    lines = ["sample\tpop\tsuper_pop"]
+    for sample, pop, sup in zip(h.haplotype_sample, h.population, super_population):
+        if sample not in seen:
+            seen.add(sample)
+            lines.append(f"{sample}\t{pop}\t{sup}")
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")

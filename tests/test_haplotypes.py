@@ -83,3 +83,14 @@ def test_simulation_of_unlinked_chromosomes():
         assert np.all(np.diff(h.sites.position[h.sites.chrom == chrom]) > 0)
     # the chromosomes are independent simulations, not copies of one
     assert not np.array_equal(h.matrix[:, :10], h.matrix[:, 10:20])
+
+
+def test_labels_round_trip(tmp_path, sim_haplotypes):
+    from haplogen import write_labels
+
+    write_labels(sim_haplotypes, tmp_path / "labels.tsv")
+    labels = read_labels(tmp_path / "labels.tsv")
+    assert len(labels) == sim_haplotypes.n_samples
+    again = sim_haplotypes.with_labels(labels)
+    assert np.array_equal(again.population, sim_haplotypes.population)
+    assert np.array_equal(again.super_population, sim_haplotypes.super_population)
