@@ -497,8 +497,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HaplogenError as exc:
         _say(f"haplogen: error: {exc}")
         return exc.exit_code
-    except KeyboardInterrupt:
-        _say("haplogen: interrupted (a training run can be continued with 'haplogen train ... --resume')")
+    except KeyboardInterrupt as exc:
+        from .models.training import TrainingInterrupted
+
+        if isinstance(exc, TrainingInterrupted) and exc.checkpoint_path:
+            _say(f"haplogen: {exc}; continue it with the same command and --resume")
+        else:
+            _say("haplogen: interrupted (a training run can be continued with 'haplogen train ... --resume')")
         return 130
     except OSError as exc:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import signal
 import os
 
 import numpy as np
@@ -211,3 +213,30 @@ def test_input_validation(kind):
         model.fit(_toy(), seed=1, resume=True)
     with pytest.raises(ModelError, match="expects a"):
         RBM(GAN_SMALL, 12)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_training_at_the_epoch_end_with_a_checkpoint(tmp_path, sim_haplotypes, signum):
+    """Ctrl-C / SIGTERM: checkpoint at the end of the epoch, then resume gives the straight run."""
+    from haplogen.models import RBM
+    from haplogen.models.training import TrainingInterrupted
+
+    x = sim_haplotypes.matrix
+    config = dataclasses.replace(RBM.Config(), n_hidden=8, n_chains=20, chain_batch=20, batch_size=100)
+    straight = RBM(config, x.shape[1])
+    straight.fit(x, seed=3, epochs=5)
+
+    def send_signal(p):
+        if p.epoch == 2:
+            signal.raise_signal(signum)
+
+    path = tmp_path / "ckpt.pt"
+    stopped = RBM(config, x.shape[1])
+    with pytest.raises(TrainingInterrupted, match="interrupted after epoch 2; checkpoint of epoch 2 saved"):
+        stopped.fit(x, seed=3, epochs=5, checkpoint_path=path, progress=send_signal)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    resumed = RBM(config, x.shape[1])
+    summary = resumed.fit(x, seed=3, epochs=5, checkpoint_path=path, resume=True)
+    assert summary.resumed_from_epoch == 2
+    for name, value in straight._weights().items():
+        assert torch.equal(value, resumed._weights()[name]), name

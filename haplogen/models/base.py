@@ -38,7 +38,14 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
-from .training import TrainingProgress, TrainingSummary, read_checkpoint, write_checkpoint
+from .training import (
+    TrainingInterrupted,
+    TrainingProgress,
+    TrainingSummary,
+    read_checkpoint,
+    stop_requests,
+    write_checkpoint,
+)
 
 __all__ = ["GenerativeModel", "data_fingerprint"]
 
@@ -230,23 +237,31 @@ class GenerativeModel(abc.ABC):
         last_checkpoint = started
         losses: dict[str, float] = {}
         stopped_by = "epochs"
-        for epoch in range(start_epoch, target):
-            losses = self._train_epoch(epoch)
-            self.epochs_trained = epoch + 1
-            now = time.monotonic()
-            elapsed = now - started
-            done_here = self.epochs_trained - start_epoch
-            eta = elapsed / done_here * (target - self.epochs_trained)
-            if time_budget_s is not None:
-                eta = min(eta, max(time_budget_s - elapsed, 0.0))
-            if progress is not None:
-                progress(TrainingProgress(self.epochs_trained, target, elapsed, eta, dict(losses)))
-            if time_budget_s is not None and elapsed >= time_budget_s and self.epochs_trained < target:
-                stopped_by = "time_budget"
-                break
-            if now - last_checkpoint >= checkpoint_every_s and self.epochs_trained < target:
-                checkpoint()
-                last_checkpoint = time.monotonic()
+        # Ctrl-C or SIGTERM (a batch scheduler's warning) stops at the end of the epoch, after a
+        # checkpoint, so that --resume continues exactly; a second signal stops at once.
+        with stop_requests() as stop:
+            for epoch in range(start_epoch, target):
+                losses = self._train_epoch(epoch)
+                self.epochs_trained = epoch + 1
+                now = time.monotonic()
+                elapsed = now - started
+                done_here = self.epochs_trained - start_epoch
+                eta = elapsed / done_here * (target - self.epochs_trained)
+                if time_budget_s is not None:
+                    eta = min(eta, max(time_budget_s - elapsed, 0.0))
+                if progress is not None:
+                    progress(TrainingProgress(self.epochs_trained, target, elapsed, eta, dict(losses)))
+                if time_budget_s is not None and elapsed >= time_budget_s and self.epochs_trained < target:
+                    stopped_by = "time_budget"
+                    break
+                if stop["signal"] is not None and self.epochs_trained < target:
+                    checkpoint()
+                    raise TrainingInterrupted(
+                        self.epochs_trained, None if checkpoint_path is None else str(checkpoint_path)
+                    )
+                if now - last_checkpoint >= checkpoint_every_s and self.epochs_trained < target:
+                    checkpoint()
+                    last_checkpoint = time.monotonic()
         checkpoint()
         return TrainingSummary(
             epochs_run=self.epochs_trained,

@@ -20,12 +20,15 @@ model file received from someone else cannot run code. Its layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -42,6 +45,8 @@ __all__ = [
     "format_duration",
     "write_checkpoint",
     "read_checkpoint",
+    "TrainingInterrupted",
+    "stop_requests",
 ]
 
 CHECKPOINT_FORMAT = "haplogen.model"
@@ -220,3 +225,49 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{p} is not a haplogen model checkpoint: its config or extra entry is not valid JSON"
         ) from None
     return payload
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on a signal (Ctrl-C, SIGTERM) after saving a checkpoint.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed and saved in the checkpoint.
+    checkpoint_path : str or None
+        Where the checkpoint was written (None when training had no checkpoint path).
+    """
+
+    def __init__(self, epoch: int, checkpoint_path: str | None) -> None:
+        self.epoch = epoch
+        self.checkpoint_path = checkpoint_path
+        where = f"; checkpoint of epoch {epoch} saved in {checkpoint_path}" if checkpoint_path else ""
+        super().__init__(f"training interrupted after epoch {epoch}{where}")
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[dict[str, str | None]]:
+    """Turn the first SIGINT or SIGTERM into a request to stop at the end of the epoch.
+
+    Yields a dict whose ``"signal"`` entry becomes the signal's name when one arrives. A
+    second signal interrupts at once (KeyboardInterrupt). Outside the main thread, where
+    handlers cannot be installed, it yields a dict that never changes.
+    """
+    state: dict[str, str | None] = {"signal": None}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if state["signal"] is not None:
+            raise KeyboardInterrupt
+        state["signal"] = signal.Signals(signum).name
+
+    # a signal that the process was started to ignore (nohup, a background job) stays ignored
+    watched = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, handler) for sig in watched}
+    try:
+        yield state
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
