@@ -15,11 +15,12 @@ A *model directory* holds::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import typing
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +44,7 @@ MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 PROVENANCE_FILE = "provenance.json"
 LOG_FILE = "training_log.tsv"
+LOCK_FILE = ".haplogen.lock"
 
 
 def read_input(
@@ -204,22 +206,54 @@ def train(
     record = make_record(parameters=parameters, seed=seed, inputs=[i for i in inputs if i], command=command)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
     out.mkdir(parents=True, exist_ok=True)
-    instance = MODELS[model](config, h.n_sites)
-    summary = instance.fit(
-        h.matrix,
-        seed=seed,
-        epochs=epochs,
-        time_budget_s=time_budget_s,
-        checkpoint_path=checkpoint,
-        checkpoint_every_s=checkpoint_every_s,
-        resume=resume,
-        progress=progress,
-        extra=extra,
-    )
-    record["training"] = dataclasses.asdict(summary)
-    instance.save(final, extra={"sites": h.sites.to_dict(), "provenance": record})
-    write_json_atomic(out / PROVENANCE_FILE, record)
+    with _exclusive(out):
+        instance = MODELS[model](config, h.n_sites)
+        summary = instance.fit(
+            h.matrix,
+            seed=seed,
+            epochs=epochs,
+            time_budget_s=time_budget_s,
+            checkpoint_path=checkpoint,
+            checkpoint_every_s=checkpoint_every_s,
+            resume=resume,
+            progress=progress,
+            extra=extra,
+        )
+        record["training"] = dataclasses.asdict(summary)
+        instance.save(final, extra={"sites": h.sites.to_dict(), "provenance": record})
+        write_json_atomic(out / PROVENANCE_FILE, record)
     return record
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold a lock on a model directory, so that two training runs never write into one.
+
+    The lock is an advisory ``flock`` on ``.haplogen.lock``: the system drops it when the
+    process ends, however it ends, so a killed run leaves no stale lock.
+    """
+    import fcntl
+
+    with open(out / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise InputError(
+                f"{out} is in use by another training run ({holder}); wait for it to finish, "
+                "or train into another directory"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"haplogen train, pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_model_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> None:

@@ -218,3 +218,20 @@ def test_evaluate_rejects_sets_with_other_sites(pipeline, tmp_path, capsys):
                        tmp_path / "short.vcf.gz", "-o", tmp_path / "eval")
     assert code == 2 and err.strip().splitlines()[-1].startswith("haplogen: error:")
     assert not (tmp_path / "eval" / "report.html").exists()
+
+
+def test_two_trainings_never_share_a_model_directory(pipeline, tmp_path, capsys):
+    import fcntl
+
+    model_dir = tmp_path / "busy"
+    model_dir.mkdir()
+    with open(model_dir / ".haplogen.lock", "a+") as handle:  # a run in progress holds the lock
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("haplogen train, pid 12345")
+        handle.flush()
+        code, _, err = run(capsys, "train", pipeline / "split" / "train.vcf.gz", "--epochs", 1, "-o", model_dir)
+    assert code == 2 and "is in use by another training run (haplogen train, pid 12345)" in err
+    assert not (model_dir / "model.pt").exists()
+    # once released (the holder ended), training proceeds
+    code, _, err = run(capsys, "train", pipeline / "split" / "train.vcf.gz", "--epochs", 1, "-o", model_dir)
+    assert code == 0, err
