@@ -204,26 +204,14 @@ class GAN(GenerativeModel):
             # discriminator: one Adam step on the real batch, then one on the fake batch
             D.requires_grad_(True)
             loss_real = F.binary_cross_entropy_with_logits(D(real), real_labels)
-            self._opt_d.zero_grad(set_to_none=False)
-            loss_real.backward()
-            for w in self._d_hidden:
-                w.grad.add_(w.detach(), alpha=l2_grad)
-            self._opt_d.step()
+            _adam_step(self._opt_d, loss_real, self._d_hidden, l2_grad)
             loss_fake = F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
-            self._opt_d.zero_grad(set_to_none=False)
-            loss_fake.backward()
-            for w in self._d_hidden:
-                w.grad.add_(w.detach(), alpha=l2_grad)
-            self._opt_d.step()
+            _adam_step(self._opt_d, loss_fake, self._d_hidden, l2_grad)
 
             # generator: same z, labels 1, gradients through the frozen discriminator
             D.requires_grad_(False)
             loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
-            self._opt_g.zero_grad(set_to_none=False)
-            loss_g.backward()
-            for w in self._g_hidden:
-                w.grad.add_(w.detach(), alpha=l2_grad)
-            self._opt_g.step()
+            _adam_step(self._opt_g, loss_g, self._g_hidden, l2_grad)
 
             sum_d += (loss_real.detach() + loss_fake.detach()) / 2
             sum_g += loss_g.detach()
@@ -267,3 +255,16 @@ class GAN(GenerativeModel):
             z = torch.randn(b, self.config.latent_size, generator=generator)  # (b, latent)
             out[start : start + b] = postprocess(self.generator(z))  # (b, n_sites)
         return out
+
+
+def _adam_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, hidden: list, l2_grad: float) -> None:
+    """One optimizer step on ``loss`` plus the Keras L2 penalty of the hidden kernels.
+
+    The penalty ``l2 * sum(W**2)`` enters as its gradient ``2 * l2 * W``, added to each hidden
+    kernel's gradient before the step (as Keras adds the regulariser to the loss).
+    """
+    optimizer.zero_grad(set_to_none=False)
+    loss.backward()
+    for w in hidden:
+        w.grad.add_(w.detach(), alpha=l2_grad)
+    optimizer.step()
