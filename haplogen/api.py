@@ -32,6 +32,7 @@ __all__ = [
     "MODEL_FILE",
     "CHECKPOINT_FILE",
     "check_model_dir",
+    "source_record",
     "read_input",
     "parse_overrides",
     "make_config",
@@ -202,8 +203,8 @@ def train(
         "n_haplotypes": h.n_haplotypes,
         "n_sites": h.n_sites,
     }
-    inputs = [_source_record(h)]
-    record = make_record(parameters=parameters, seed=seed, inputs=[i for i in inputs if i], command=command)
+    source = source_record(h)
+    record = make_record(parameters=parameters, seed=seed, inputs=[source] if source else [], command=command)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
@@ -274,10 +275,16 @@ def check_model_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool
         raise InputError(f"--resume: no checkpoint in {out} ({CHECKPOINT_FILE}); train without --resume first")
 
 
-def _source_record(h: Haplotypes) -> dict[str, Any] | None:
+def source_record(h: Haplotypes) -> dict[str, Any] | None:
+    """Provenance record of the file ``h`` was read from, from the checksum its reader took.
+
+    None when ``h`` was not read from a file (simulated, generated).
+    """
     src = h.source or {}
     if "path" in src and "sha256" in src:
-        return {"path": str(src["path"]), "sha256": src["sha256"], "bytes": src.get("bytes")}
+        path = Path(src["path"])
+        size = src.get("bytes", path.stat().st_size if path.is_file() else None)
+        return {"path": str(path), "sha256": src["sha256"], "bytes": size}
     return None
 
 

@@ -333,6 +333,7 @@ def _set_name(path: str, taken: set[str]) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .api import source_record
     from .evaluation import evaluate, summary_table, write_outputs
     from .haplotypes import read_labels
     from .provenance import input_record
@@ -344,8 +345,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in args.synthetic:
         synthetic[_set_name(path, taken)] = _read(path, args, what="synthetic set")
     labels = read_labels(args.labels) if args.labels else None
-    inputs = [input_record(p) for p in [args.real, *(args.synthetic), *([args.holdout] if args.holdout else []),
-                                         *([args.labels] if args.labels else [])]]
+    # the readers already checksummed the haplotype files: reuse their records
+    read_sets = [real, *synthetic.values(), *([holdout] if holdout is not None else [])]
+    inputs = [source_record(h) for h in read_sets] + ([input_record(args.labels)] if args.labels else [])
     ev = evaluate(
         real,
         synthetic,
