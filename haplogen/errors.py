@@ -7,7 +7,7 @@ that says what was expected, what was found and how to fix it; the command line 
 
 from __future__ import annotations
 
-__all__ = ["HaplogenError", "InputError", "ModelError", "PrivacyError"]
+__all__ = ["HaplogenError", "InputError", "ModelError", "PrivacyError", "OutputError", "HaplogenWarning"]
 
 
 class HaplogenError(Exception):
@@ -33,3 +33,21 @@ class PrivacyError(HaplogenError):
     """An artificial data set failed the privacy audit and was not written."""
 
     exit_code = 4
+
+
+class OutputError(HaplogenError):
+    """An output could not be written (a full disk, no permission); nothing was left half-written.
+
+    The message names the file, for example ``cannot write out/train.vcf.gz: No space left on
+    device``. The exit status is 74, ``EX_IOERR`` of ``sysexits.h``.
+    """
+
+    exit_code = 74
+
+
+class HaplogenWarning(UserWarning):
+    """Suspicious but well-formed input, or inputs that do not fit together as expected.
+
+    The work goes on; the message says what was seen. The command line prints it as one line,
+    ``haplogen: warning: <message>``.
+    """

@@ -15,15 +15,33 @@ the same file). The record is a plain JSON-serialisable dict::
       "timestamp": "2026-11-21T01:02:03+00:00",
       "platform": "Linux-...-x86_64"
     }
+
+The timestamp (and the ``##fileDate`` of a VCF) is the time of the run, or the time given by
+the ``SOURCE_DATE_EPOCH`` environment variable (seconds since 1970, the reproducible-builds
+convention) when it is set: re-running the command of a record with the record's seed and
+``SOURCE_DATE_EPOCH`` gives the same bytes.
+
+Writing outputs safely also lives here, because a record is only worth something when the file
+it describes is whole: :func:`atomic_path` writes one file through a temporary beside it, and
+:class:`OutputSet` writes files that belong together (a VCF and its index, a split's three
+files) into a temporary folder and moves them in together, refusing to replace an existing
+output unless asked to. No temporary file outlives the run that made it: a run killed with
+``kill -9`` leaves its temporary behind, and the next write into the same folder removes it
+(temporaries carry the id of the process that made them, and only those of dead processes
+are removed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
 import hashlib
 import json
 import os
 import platform
+import re
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -41,6 +59,10 @@ __all__ = [
     "make_record",
     "atomic_path",
     "write_json_atomic",
+    "now",
+    "matrix_checksum",
+    "OutputSet",
+    "read_provenance",
 ]
 
 SCHEMA = "haplogen.provenance/1"
@@ -67,6 +89,44 @@ def file_checksum(path: str | os.PathLike, algorithm: str = "sha256") -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def matrix_checksum(matrix: np.ndarray) -> str:
+    """sha256 of a haplotype matrix's shape and bytes.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (n_haplotypes, n_sites)
+        0/1 alleles (taken as uint8).
+
+    Returns
+    -------
+    str
+        Hex digest; two matrices have the same checksum exactly when they have the same shape
+        and the same alleles in the same order, whatever file they were read from.
+    """
+    x = np.ascontiguousarray(matrix, dtype=np.uint8)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D haplotype matrix, found shape {x.shape}")
+    digest = hashlib.sha256(f"{x.shape[0]}x{x.shape[1]}".encode())
+    digest.update(x.tobytes())
+    return digest.hexdigest()
+
+
+def now() -> datetime.datetime:
+    """The time recorded in outputs: now (UTC), or ``SOURCE_DATE_EPOCH`` when it is set.
+
+    Raises
+    ------
+    ValueError
+        When ``SOURCE_DATE_EPOCH`` is set but is not a non-negative integer.
+    """
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed:
+        if not fixed.strip().isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {fixed!r}")
+        return datetime.datetime.fromtimestamp(int(fixed), datetime.timezone.utc)
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def input_record(path: str | os.PathLike) -> dict[str, Any]:
@@ -106,7 +166,9 @@ def make_record(
         Paths of input files (checksummed here) or records already made by
         :func:`input_record`.
     command
-        The command line; defaults to ``sys.argv``.
+        The command line. The command line interface passes ``["haplogen", *argv]``, the
+        arguments that :func:`haplogen.cli.main` was given; None records ``sys.argv`` (the
+        program that called the API).
     """
     records = [dict(i) if isinstance(i, dict) else input_record(i) for i in inputs]
     return {
@@ -116,7 +178,7 @@ def make_record(
         "parameters": _jsonable(parameters),
         "seed": seed,
         "inputs": records,
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": now().isoformat(timespec="seconds"),
         "platform": platform.platform(),
     }
 
@@ -136,16 +198,82 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _remove_stale(folder: Path, pattern: re.Pattern[str]) -> None:
+    """Remove the entries of ``folder`` whose name matches ``pattern`` (group ``pid``) and
+    whose process is gone: the temporaries of runs killed before they could clean up."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or _pid_alive(int(match.group("pid"))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system of ``folder`` has (almost) no room left."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    return blocks * st.f_frsize < (1 << 20)
+
+
+def _write_error(exc: BaseException, path: Path, probe: Path) -> BaseException:
+    """The OSError to raise for a failed write of ``path``: with the file's name, and with
+    ENOSPC when a library reported a bare failure ("Error closing BGZFile object") on a full
+    disk (checked on ``probe``, the folder written to, before the partial file is removed)."""
+    if isinstance(exc, RuntimeError) and "fail" in str(exc) and "writ" in str(exc) and _disk_full(probe):
+        # torch.save reports a full disk as "PytorchStreamWriter failed writing file ..."
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    if not isinstance(exc, OSError):
+        return exc
+    if exc.errno is None and _disk_full(probe):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    if exc.errno is not None and exc.filename is None:
+        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+    return exc
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
 
     A crash or an exception inside the block removes the temporary file, so that a
-    half-written output never appears under the final name.
+    half-written output never appears under the final name. The temporary is named
+    ``.NAME.PID.XXXX.part``; those of processes that no longer exist (killed with ``kill -9``)
+    are removed on the next write of the same name.
+
+    Raises
+    ------
+    OSError
+        When writing fails; it names ``path`` (not the temporary), and a full disk is reported
+        as ENOSPC even when the writing library hid the reason.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    pid = os.getpid()
+    _remove_stale(final.parent, re.compile(re.escape(f".{final.name}.") + r"(?P<pid>\d+)\.[^.]+\.part"))
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{pid}.", suffix=".part", dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates the file readable by its owner only; give the output the permissions
@@ -156,9 +284,247 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, final)
-    except BaseException:
+    except BaseException as exc:
+        reported = _write_error(exc, final, final.parent)
         tmp_path.unlink(missing_ok=True)
+        if reported is not exc:
+            raise reported from exc
         raise
+
+
+#: name of a staging folder of :class:`OutputSet`: ``.haplogen-tmp-PID-XXXX``
+_STAGING = re.compile(r"\.haplogen-tmp-(?P<pid>\d+)-[A-Za-z0-9_]+")
+
+
+class OutputSet:
+    """Files that belong together, written to a temporary place and moved in as a whole.
+
+    Each output is written under :meth:`path` (a file of the same name in a temporary folder
+    beside its final folder); when the block ends without an error, every file of the
+    temporary folders, including side files that the writers made themselves (a ``.tbi``
+    index, a legend, a ``.provenance.json``), is moved to its final folder, and the temporary
+    folders are removed. After an error nothing is moved and nothing is left behind.
+
+    An existing output is refused (:class:`~haplogen.errors.InputError`) unless
+    ``overwrite``, both when the block starts (before any long work) and again when the files
+    are moved in, under a lock on the folder, so that of two runs writing the same output at
+    the same time one wins whole and the other is refused whole.
+
+    Parameters
+    ----------
+    paths
+        Final paths of the outputs that must not be replaced silently.
+    overwrite
+        Replace existing outputs.
+    remove
+        Files to delete when the outputs are moved in (the outputs of an earlier run that the
+        new ones replace under other names, such as a split written in the other format).
+    hint
+        How to avoid the refusal, appended to its message.
+
+    Examples
+    --------
+    >>> with OutputSet([out / "train.vcf.gz", out / "split.tsv"]) as outputs:  # doctest: +SKIP
+    ...     write_vcf(train, outputs.path(out / "train.vcf.gz"))
+    ...     write_split(split, outputs.path(out / "split.tsv"))
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike],
+        *,
+        overwrite: bool = False,
+        remove: Sequence[str | os.PathLike] = (),
+        hint: str = "choose another output name, or pass --overwrite to replace it",
+    ) -> None:
+        self.finals = [Path(p) for p in paths]
+        self.overwrite = bool(overwrite)
+        self.remove = [Path(p) for p in remove]
+        self.hint = hint
+        self._stages: dict[Path, Path] = {}  # final folder -> its temporary folder
+
+    def check(self) -> None:
+        """Refuse an output that is a folder, or that exists when ``overwrite`` is False."""
+        from .errors import InputError
+
+        for final in self.finals:
+            if final.is_dir():
+                raise InputError(f"the output {final} is a folder; give a file name")
+            for parent in final.parents:
+                if parent.exists():
+                    if not parent.is_dir():
+                        raise InputError(f"cannot write {final}: {parent} is a file, not a folder")
+                    break
+        if not self.overwrite:
+            existing = [f for f in self.finals if f.exists() or f.is_symlink()]
+            if existing:
+                more = f" (and {len(existing) - 1} more of its outputs)" if len(existing) > 1 else ""
+                raise InputError(f"{existing[0]} already exists{more}; {self.hint}")
+
+    def __enter__(self) -> "OutputSet":
+        self.check()
+        try:
+            for final in self.finals:
+                folder = final.parent
+                if folder in self._stages:
+                    continue
+                anchor = folder
+                while not anchor.exists():  # the folder is made only when the outputs move in
+                    anchor = anchor.parent
+                _remove_stale(anchor, _STAGING)
+                self._stages[folder] = Path(
+                    tempfile.mkdtemp(prefix=f".haplogen-tmp-{os.getpid()}-", dir=anchor)
+                )
+        except BaseException:
+            self._clean()
+            raise
+        return self
+
+    def path(self, final: str | os.PathLike) -> Path:
+        """Where to write the output ``final`` (or a side file in the folder of an output)."""
+        final = Path(final)
+        stage = self._stages.get(final.parent)
+        if stage is None:
+            raise ValueError(f"{final} is not in the folder of any output of this set")
+        return stage / final.name
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            if exc is None:
+                self._publish()
+            elif isinstance(exc, OSError):
+                raise self._output_error(exc) from exc
+        except OSError as error:
+            raise self._output_error(error) from error
+        finally:
+            self._clean()
+        return False
+
+    # ------------------------------------------------------------------ internals
+    def _final_name(self, name: str | os.PathLike | None) -> str | None:
+        """The final path of a temporary path (messages name the output, not the temporary)."""
+        if name is None:
+            return None
+        text = os.fspath(name)
+        for folder, stage in self._stages.items():
+            prefix = str(stage) + os.sep
+            if text.startswith(prefix):
+                rest = text[len(prefix):]
+                # a writer's own temporary (.NAME.PID.XXXX.part) is reported as NAME
+                match = re.fullmatch(r"\.(.+)\.\d+\.[^.]+\.part", rest)
+                return str(folder / (match.group(1) if match else rest))
+        return text
+
+    def _output_error(self, exc: OSError) -> BaseException:
+        from .errors import OutputError
+
+        if isinstance(exc, OutputError):
+            return exc
+        name = self._final_name(exc.filename)
+        if name is None:
+            name = ", ".join(str(f) for f in self.finals)
+        if exc.errno is None and any(_disk_full(s.parent) for s in self._stages.values()):
+            reason = os.strerror(errno.ENOSPC)
+        else:
+            reason = exc.strerror or str(exc)
+        return OutputError(f"cannot write {name}: {reason}; nothing was written")
+
+    def _publish(self) -> None:
+        from .errors import InputError
+
+        with contextlib.ExitStack() as stack:
+            for folder in sorted(self._stages):
+                folder.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(_folder_lock(folder))
+            if not self.overwrite:
+                taken = [f for f in self.finals if f.exists() or f.is_symlink()]
+                if taken:
+                    raise InputError(
+                        f"{taken[0]} was written by another run while this one was working; "
+                        f"this run's outputs were discarded, the other run's are kept whole"
+                    )
+            for old in self.remove:
+                if old.is_file() or old.is_symlink():
+                    old.unlink()
+            for folder, stage in self._stages.items():
+                for item in sorted(stage.iterdir(), key=lambda p: p.name):
+                    if item.name.endswith(".part"):
+                        continue  # a writer's temporary that was not moved: never an output
+                    os.replace(item, folder / item.name)
+
+    def _clean(self) -> None:
+        for stage in self._stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+        self._stages.clear()
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on a folder while outputs move into it (released on exit, and
+    by the system when the process dies). Where folders cannot be locked, no lock is held."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The provenance record of a file written by haplogen, or None when it has none.
+
+    A VCF/BCF keeps it in its ``##haplogen_provenance`` header line, a hapt file in
+    ``PATH.provenance.json`` beside it, a model directory in ``provenance.json``.
+
+    Raises
+    ------
+    InputError
+        When the record is there but is not valid JSON.
+    """
+    from .errors import InputError
+
+    p = Path(path)
+    if p.is_dir():
+        sidecar = p / "provenance.json"
+    else:
+        sidecar = Path(str(p) + ".provenance.json")
+    if sidecar.is_file():
+        text, where = sidecar.read_text(), str(sidecar)
+    elif p.is_file():
+        from .io import detect_format
+
+        if detect_format(p) != "vcf":
+            return None
+        import cyvcf2
+
+        text, where = None, str(p)
+        try:
+            reader = cyvcf2.VCF(str(p), lazy=True)
+        except OSError:
+            return None
+        try:
+            for line in reader.raw_header.splitlines():
+                if line.startswith("##haplogen_provenance="):
+                    text = line.split("=", 1)[1]
+        finally:
+            reader.close()
+        if text is None:
+            return None
+    else:
+        return None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: the haplogen provenance record is not valid JSON ({exc.msg}); "
+                         "the file was changed after haplogen wrote it") from None
+    return record if isinstance(record, dict) else None
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

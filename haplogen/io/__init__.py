@@ -29,6 +29,8 @@ __all__ = [
     "write_haplotypes",
     "detect_format",
     "check_output_path",
+    "legend_path_for",
+    "output_files",
 ]
 
 _VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
@@ -156,27 +158,86 @@ def write_haplotypes(
         write_hapt(h, path, legend_path=legend_path, provenance=provenance)
 
 
+def _format_of_name(name: str) -> str | None:
+    """The format a file name announces by its extension, None when it announces none."""
+    name = name.lower()
+    if name.endswith((".vcf.gz", ".vcf.bgz", ".vcf", ".bcf")):
+        return "vcf"
+    if name.endswith(_HAPT_SUFFIXES):
+        return "hapt"
+    return None
+
+
 def check_output_path(path: str | os.PathLike, format: str | None = None) -> str:
     """Check that ``path`` suits an output of ``format`` and return the format.
 
     Called before long work (sampling, simulation), so that a wrong name fails at once.
     ``format`` None takes it from the extension (``.vcf.gz`` -> vcf, ``.hapt``/``.hapt.gz`` -> hapt).
+    A format that contradicts the extension (``format="hapt"`` with ``x.vcf.gz``) is refused: the
+    file would be misread by every tool that trusts the name.
+
+    Raises
+    ------
+    InputError
+        When the format cannot be told, contradicts the name, or the name is a folder or a
+        plain ``.vcf`` (haplogen writes VCF bgzipped).
     """
-    name = Path(path).name.lower()
+    shown = Path(path).name
+    name = shown.lower()
+    announced = _format_of_name(name)
     if format is None:
-        if name.endswith((".vcf.gz", ".vcf.bgz", ".vcf")):
-            format = "vcf"
-        elif name.endswith(_HAPT_SUFFIXES):
-            format = "hapt"
-        else:
+        if announced is None:
             raise InputError(
-                f"cannot tell the output format from the name {Path(path).name}; use a name "
+                f"cannot tell the output format from the name {shown}; use a name "
                 "ending in .vcf.gz or .hapt(.gz), or give the format (vcf or hapt)"
             )
+        format = announced
     if format not in ("vcf", "hapt"):
         raise InputError(f"the output format must be vcf or hapt, found {format!r}")
+    if announced is not None and announced != format:
+        stem = _strip_extension(shown)
+        better = f"{stem}.hapt.gz" if format == "hapt" else f"{stem}.vcf.gz"
+        raise InputError(
+            f"the output name {shown} says {announced.upper()} but the format asked for is {format}; "
+            f"name it {better}, or leave out --format to write {announced.upper()}"
+        )
+    if format == "vcf" and name.endswith(".bcf"):
+        raise InputError(f"haplogen writes VCF, not BCF: name it {_strip_extension(shown)}.vcf.gz instead of {shown}")
     if format == "vcf" and name.endswith(".vcf"):
-        raise InputError(f"VCF output is bgzipped: name it {Path(path).name}.gz instead of {Path(path).name}")
+        raise InputError(f"VCF output is bgzipped: name it {shown}.gz instead of {shown}")
+    if format == "vcf" and announced is None:
+        raise InputError(f"VCF output is a bgzipped VCF: name it {shown}.vcf.gz (or end the name in .vcf.gz)")
     if Path(path).is_dir():
         raise InputError(f"the output {path} is a directory; give a file name")
     return format
+
+
+def _strip_extension(name: str) -> str:
+    for ext in (".gz", ".bgz", ".vcf", ".bcf", ".hapt"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    return name
+
+
+def legend_path_for(path: str | os.PathLike) -> Path:
+    """The legend written beside a hapt output: ``x.hapt.gz`` -> ``x.legend``."""
+    p = Path(path)
+    base = p.name[:-3] if p.name.endswith(".gz") else p.name
+    base = base[:-5] if base.endswith(".hapt") else base
+    return p.with_name(base + ".legend")
+
+
+def output_files(path: str | os.PathLike, format: str | None = None) -> dict[str, Path]:
+    """Every file that writing haplotypes to ``path`` makes, by role.
+
+    Returns
+    -------
+    dict
+        ``{"data": path}`` plus ``"index"`` (``.tbi``) for VCF, or ``"legend"`` and
+        ``"provenance"`` (``.provenance.json``) for hapt.
+    """
+    format = check_output_path(path, format)
+    p = Path(path)
+    if format == "vcf":
+        return {"data": p, "index": Path(str(p) + ".tbi")}
+    return {"data": p, "legend": legend_path_for(p), "provenance": Path(str(p) + ".provenance.json")}

@@ -52,7 +52,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..haplotypes import Haplotypes, Sites
-from ..provenance import _jsonable, atomic_path, file_checksum
+from ..provenance import _jsonable, atomic_path, file_checksum, now
 
 __all__ = ["ReadOptions", "ReadSummary", "read_vcf", "write_vcf"]
 
@@ -868,7 +868,7 @@ def _header(h: Haplotypes, sample_names: list[str], provenance: dict[str, Any] |
 
     lines = [
         "##fileformat=VCFv4.2",
-        f"##fileDate={datetime.date.today():%Y%m%d}",
+        f"##fileDate={now():%Y%m%d}",  # SOURCE_DATE_EPOCH when set
         f"##source=haplogen-{__version__}",
     ]
     chrom = h.sites.chrom
