@@ -1,8 +1,25 @@
-"""The workflows behind the command line: read, train, generate.
+"""The workflows behind the command line: simulate, split, read, train, generate, evaluate.
 
-Each function here is what one ``haplogen`` subcommand does, callable from Python (a notebook,
-a pipeline) with the same results. The command line in :mod:`haplogen.cli` only parses
-arguments and calls these.
+Each ``*_to_file(s)`` / ``*_files`` function here is what one ``haplogen`` subcommand does,
+callable from Python (a notebook, a pipeline, :mod:`haplogen.demo`) with the same results and
+the same files. The command line in :mod:`haplogen.cli` only parses arguments, calls these and
+prints what they report: progress lines go to a ``say`` callable, warnings to a ``warn``
+callable (by default a :class:`~haplogen.errors.HaplogenWarning`), and every provenance record
+stores the ``command`` it is given (the command line passes ``["haplogen", *argv]``).
+
+Rules that every workflow keeps:
+
+* **Nothing is overwritten silently.** An existing output is refused with one line unless
+  ``overwrite=True`` (``--overwrite``), and this is checked before any long work.
+* **Outputs that belong together are written together**: to a temporary folder, then moved in
+  as a whole (:class:`haplogen.provenance.OutputSet`); after a failure (a full disk, an
+  interrupt) nothing new and nothing temporary is left, and the old outputs are intact.
+* **Privacy figures are tied to the model's own training data.** Every model records the
+  individuals and the checksum of the data it was trained on (``training_data`` in its
+  provenance); ``generate --audit`` and ``evaluate`` refuse a holdout that shares individuals
+  with it, and warn when the real set is not that data (:func:`check_training_data`).
+* **Suspicious but well-formed input is named** (:func:`input_warnings`): every individual
+  homozygous at every site, most sites monomorphic, individuals that are exact copies.
 
 A *model directory* holds::
 
@@ -17,16 +34,30 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import json
 import os
+import time
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .errors import InputError, ModelError
+from .errors import HaplogenWarning, InputError, ModelError, OutputError
 from .haplotypes import Haplotypes, Sites, read_labels
-from .provenance import atomic_path, file_checksum, make_record, resolve_seed, write_json_atomic
+from .provenance import (
+    OutputSet,
+    atomic_path,
+    file_checksum,
+    input_record,
+    make_record,
+    matrix_checksum,
+    read_provenance,
+    resolve_seed,
+    write_json_atomic,
+)
 
 __all__ = [
     "MODEL_FILE",
@@ -39,13 +70,45 @@ __all__ = [
     "train",
     "load_trained",
     "generate",
+    "describe_read",
+    "input_warnings",
+    "training_data_record",
+    "model_training_data",
+    "check_training_data",
+    "progress_printer",
+    "simulate_to_files",
+    "split_to_files",
+    "train_from_file",
+    "generate_to_file",
+    "audit_release",
+    "evaluate_files",
 ]
+
+#: a callable that receives one line of progress or warning text
+Say = Callable[[str], None]
 
 MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 PROVENANCE_FILE = "provenance.json"
 LOG_FILE = "training_log.tsv"
 LOCK_FILE = ".haplogen.lock"
+SPLIT_TABLE = "split.tsv"
+REPORT_FILES = ("report.html", "metrics.json")
+
+
+def _quiet(message: str) -> None:
+    """The default ``say``: progress is not shown."""
+
+
+def _warner(warn: Say | None) -> Say:
+    """``warn``, or one that raises a :class:`HaplogenWarning` through :mod:`warnings`."""
+    if warn is not None:
+        return warn
+
+    def default(message: str) -> None:
+        warnings.warn(message, HaplogenWarning, stacklevel=3)
+
+    return default
 
 
 def read_input(
@@ -55,6 +118,7 @@ def read_input(
     options: Any = None,
     labels: str | os.PathLike | None = None,
     missing_labels: str = "error",
+    warn: Say | None = None,
 ) -> Haplotypes:
     """Read haplotypes from a VCF/BCF or hapt file and attach population labels.
 
@@ -69,76 +133,179 @@ def read_input(
     labels
         A ``sample pop super_pop`` table; individuals missing from it are handled as
         ``missing_labels`` says (``error``, ``drop`` or ``unknown``).
+    warn
+        Receives one line per suspicious finding of :func:`input_warnings` (default: a
+        :class:`~haplogen.errors.HaplogenWarning`).
+
+    Returns
+    -------
+    Haplotypes
+        matrix of shape (n_haplotypes, n_sites); ``source`` holds the file's checksum and the
+        reader's summary.
     """
     from .io import read_haplotypes
 
     h = read_haplotypes(path, legend=legend, options=options)
     if labels is not None:
         h = h.with_labels(read_labels(labels), on_missing=missing_labels)
+    say_warning = _warner(warn)
+    for message in input_warnings(h):
+        say_warning(f"{Path(path).name}: {message}")
     return h
 
 
+def _read(
+    path: str | os.PathLike,
+    *,
+    what: str,
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    labels: str | os.PathLike | None = None,
+    missing_labels: str = "error",
+    say: Say = _quiet,
+    warn: Say | None = None,
+) -> Haplotypes:
+    """:func:`read_input`, with a legend that applies to hapt inputs only, then one summary line."""
+    from .io import detect_format
+
+    # a legend describes the sites of hapt inputs; a VCF among the inputs has its own
+    if legend is not None and Path(path).is_file() and detect_format(path) != "hapt":
+        legend = None
+    h = read_input(path, legend=legend, options=options, labels=labels, missing_labels=missing_labels, warn=warn)
+    say(describe_read(h, path, what))
+    return h
+
+
+def describe_read(h: Haplotypes, path: str | os.PathLike, what: str = "input") -> str:
+    """One line saying what was read from ``path``: records kept and skipped (VCF), or the shape.
+
+    Parameters
+    ----------
+    h : Haplotypes, shape (n_haplotypes, n_sites)
+        As returned by :func:`read_input`.
+    path
+        The file it was read from.
+    what
+        How to name the input (``"training set"``, ``"holdout set"``).
+    """
+    summary = (h.source or {}).get("summary")
+    if summary:
+        from .io.vcf import ReadSummary
+
+        return f"{what} {path}: {ReadSummary(**summary)}"
+    return f"{what} {path}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals x {h.n_sites} sites"
+
+
+def _diploid_pairs(h: Haplotypes) -> np.ndarray:
+    """Row indices ``(n_pairs, 2)`` of the individuals that have exactly two adjacent haplotypes."""
+    owner = h.haplotype_sample
+    if owner.size < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    first = np.flatnonzero(owner[:-1] == owner[1:])
+    # a run of three rows of one owner is not a diploid individual: keep pairs only
+    ok = np.ones(first.size, dtype=bool)
+    ok &= (first + 2 >= owner.size) | (owner[np.minimum(first + 2, owner.size - 1)] != owner[first])
+    ok &= (first == 0) | (owner[np.maximum(first - 1, 0)] != owner[first])
+    first = first[ok]
+    return np.stack([first, first + 1], axis=1)
+
+
+def input_warnings(h: Haplotypes) -> list[str]:
+    """What is suspicious in well-formed haplotypes: one sentence per finding, empty when none.
+
+    Three findings are looked for, each a sign of data that was prepared wrongly:
+
+    * every diploid individual is homozygous at every site (its two haplotypes are the same
+      row twice): haploid data written as diploid, which counts every haplotype twice;
+    * more than half of the sites are monomorphic (no information for a model);
+    * individuals whose two haplotypes equal another individual's (the same person under two
+      names, or a file merged twice); looked for with at least 50 polymorphic sites, where
+      two people sharing every allele is not a coincidence.
+
+    Parameters
+    ----------
+    h : Haplotypes, shape (n_haplotypes, n_sites)
+
+    Returns
+    -------
+    list of str
+    """
+    found: list[str] = []
+    if h.n_haplotypes == 0 or h.n_sites == 0:
+        return found
+    m = h.matrix
+    counts = m.sum(axis=0, dtype=np.int64)
+    polymorphic = (counts > 0) & (counts < h.n_haplotypes)
+    n_poly = int(polymorphic.sum())
+    pairs = _diploid_pairs(h)
+    if pairs.shape[0] >= 2 and n_poly >= 1:
+        same = np.all(m[pairs[:, 0]] == m[pairs[:, 1]], axis=1)
+        if same.all():
+            found.append(
+                f"every one of its {pairs.shape[0]:,} diploid individuals is homozygous at every one of "
+                f"its {h.n_sites:,} sites (the two haplotypes of each individual are identical): "
+                "haploid data written as diploid? Each haplotype would count twice; write haploid "
+                "calls (GT '0' or '1') and read them with --haploid as-haplotype"
+            )
+    n_mono = h.n_sites - n_poly
+    if h.n_sites >= 4 and n_mono * 2 > h.n_sites:
+        found.append(
+            f"{n_mono:,} of its {h.n_sites:,} sites are monomorphic (every haplotype carries the same "
+            "allele), which tells a model nothing; read with --monomorphic skip to drop them, or check "
+            "that the right individuals were read"
+        )
+    if pairs.shape[0] >= 2 and n_poly >= 50:
+        seen: dict[bytes, int] = {}
+        copies: list[tuple[str, str]] = []
+        for a, b in pairs:
+            rows = sorted((m[a].tobytes(), m[b].tobytes()))
+            key = rows[0] + b"|" + rows[1]
+            if key in seen:
+                copies.append((str(h.haplotype_sample[a]), str(h.haplotype_sample[seen[key]])))
+            else:
+                seen[key] = int(a)
+        if copies:
+            shown = ", ".join(f"{x} = {y}" for x, y in copies[:3]) + (" ..." if len(copies) > 3 else "")
+            found.append(
+                f"{len(copies):,} individuals carry exactly the two haplotypes of another individual "
+                f"({shown}): the same person under two names, or a file merged twice?"
+            )
+    return found
+
+
 def _field_types(config_cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(config_cls)
-    return {f.name: hints.get(f.name, str) for f in dataclasses.fields(config_cls)}
+    """The annotation of every setting of ``config_cls`` (see :mod:`haplogen.models.config`)."""
+    from .models.config import field_types
+
+    return field_types(config_cls)
 
 
 def parse_overrides(items: Sequence[str], config_cls: type) -> dict[str, Any]:
-    """Parse ``key=value`` strings into typed config overrides for ``config_cls``.
+    """Parse ``key=value`` strings into typed settings of ``config_cls``.
 
-    Values are converted to the type of the config field (int, float, bool, str, or an
-    optional of those; ``none`` gives None).
+    A thin re-export of :func:`haplogen.models.config.parse_overrides`, which documents every
+    supported setting type.
     """
-    types = _field_types(config_cls)
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep:
-            raise InputError(f"expected KEY=VALUE for --set, found {item!r}")
-        if key not in types:
-            raise InputError(
-                f"{config_cls.__name__} has no setting {key!r}; known settings: {', '.join(sorted(types))}"
-            )
-        out[key] = _convert(raw.strip(), types[key], key)
-    return out
+    from .models.config import parse_overrides as parse
+
+    return parse(items, config_cls)
 
 
 def _convert(raw: str, kind: Any, key: str) -> Any:
-    args = typing.get_args(kind)
-    if args and type(None) in args:
-        if raw.lower() in ("none", "null", ""):
-            return None
-        kind = next(a for a in args if a is not type(None))
-    try:
-        if kind is bool:
-            if raw.lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-        if typing.get_origin(kind) is tuple or kind is tuple:
-            return tuple(int(v) for v in raw.split(","))
-        return str(raw)
-    except ValueError:
-        raise InputError(f"setting {key} expects a value of type {getattr(kind, '__name__', kind)}, found {raw!r}") from None
+    """``raw`` text as a value of the setting ``key`` of type ``kind`` (see :mod:`haplogen.models.config`)."""
+    from .models.config import convert_text
+
+    return convert_text(raw, kind, key)
 
 
 def make_config(model: str, overrides: Mapping[str, Any] | None = None) -> Any:
-    """The config of model family ``model`` with ``overrides`` applied."""
-    from .models import MODELS
+    """The config of model family ``model`` with ``overrides`` applied.
 
-    if model not in MODELS:
-        raise InputError(f"unknown model {model!r}; choose one of {', '.join(sorted(MODELS))}")
-    cls = MODELS[model]
-    try:
-        return dataclasses.replace(cls.Config(), **dict(overrides or {}))
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"invalid settings for model {model}: {exc}") from None
+    A thin re-export of :func:`haplogen.models.registry.make_config`.
+    """
+    from .models.registry import make_config as make
+
+    return make(model, overrides)
 
 
 def train(
@@ -159,8 +326,56 @@ def train(
 ) -> dict[str, Any]:
     """Train a model on ``h`` and save it to the model directory ``out_dir``.
 
-    Returns the provenance record written to ``out_dir/provenance.json``, with the training
-    summary under ``"training"``.
+    The directory receives ``model.pt`` and ``provenance.json`` together at the end (moved in as
+    a whole), ``checkpoint.pt`` every ``checkpoint_every_s`` seconds, and ``training_log.tsv``,
+    one line per epoch (``epoch``, ``elapsed_s``, the losses), flushed as it goes. A resumed run
+    first cuts the log back to the checkpoint's epoch, so that no epoch is listed twice even
+    after a ``kill -9``. With ``overwrite`` (and no ``resume``) the files of the earlier run are
+    removed when the new run starts, so that a directory never mixes two runs.
+
+    Parameters
+    ----------
+    h : Haplotypes, shape (n_haplotypes, n_sites)
+        The training data; its individuals and checksum are recorded
+        (``record["training_data"]``, see :func:`training_data_record`).
+    model
+        Model family (``rbm``, ``gan``, ...).
+    out_dir
+        The model directory.
+    seed
+        Seed of the run; None draws one (recorded). A resumed run takes the checkpoint's.
+    overrides
+        Settings of the family's config to change.
+    epochs, time_budget_s
+        When to stop (the model's default number of epochs when both are None).
+    resume
+        Continue from ``out_dir/checkpoint.pt``.
+    overwrite
+        Replace a trained model, or an unfinished run, in ``out_dir``.
+    threads
+        torch CPU threads (None: every core this process may use).
+    checkpoint_every_s
+        Seconds between checkpoints: finite and >= 0 (0: after every epoch).
+    progress
+        Called after every epoch with a :class:`haplogen.models.training.TrainingProgress`.
+        A progress display whose pipe was closed (``BrokenPipeError``) is dropped and
+        training goes on.
+    command
+        The command line recorded in the provenance.
+
+    Returns
+    -------
+    dict
+        The provenance record written to ``out_dir/provenance.json``, with the training
+        summary under ``"training"``.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir`` holds a model or an unfinished run (without ``resume``/``overwrite``),
+        the data are too small, or a setting is invalid.
+    OutputError
+        When a file of the model directory cannot be written (its name and the reason).
     """
     from .models import MODELS
     from .models.training import set_threads
@@ -169,6 +384,10 @@ def train(
     final = out / MODEL_FILE
     checkpoint = out / CHECKPOINT_FILE
     check_model_dir(out, resume=resume, overwrite=overwrite)
+    if not (isinstance(checkpoint_every_s, (int, float)) and np.isfinite(checkpoint_every_s) and checkpoint_every_s >= 0):
+        raise InputError(
+            f"the checkpoint interval must be a finite number of seconds >= 0, found {checkpoint_every_s!r}"
+        )
     if h.n_haplotypes < 2 or h.n_sites < 2:
         raise InputError(
             f"training needs at least 2 haplotypes and 2 sites, found {h.n_haplotypes} x {h.n_sites}"
@@ -191,6 +410,7 @@ def train(
         elif seed != stored_seed:
             raise InputError(f"--resume: {checkpoint} was trained with seed {stored_seed}, not {seed}; drop --seed or pass --seed {stored_seed}")
         stored_config = {k: v for k, v in payload["config"].items() if k != "epochs"}
+        resume_epoch = int(payload.get("training", {}).get("epoch", payload.get("epochs_trained", 0)))
     seed = resolve_seed(seed)
     config = make_config(model, {**stored_config, **dict(overrides or {})})
     n_threads = set_threads(threads)
@@ -205,10 +425,18 @@ def train(
     }
     source = source_record(h)
     record = make_record(parameters=parameters, seed=seed, inputs=[source] if source else [], command=command)
+    record["training_data"] = training_data_record(h)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out):
-        instance = MODELS[model](config, h.n_sites)
+    with _exclusive(out), _writing(out):
+        if resume:
+            _truncate_log(out / LOG_FILE, resume_epoch)
+        else:
+            # a fresh run: nothing of an earlier run may stay beside the new one
+            for name in (MODEL_FILE, PROVENANCE_FILE, CHECKPOINT_FILE, LOG_FILE):
+                (out / name).unlink(missing_ok=True)
+        progress = _logging_progress(out / LOG_FILE, progress)
+        instance = MODELS[model](config, h.n_sites)  # the registry's lazy mapping of families
         summary = instance.fit(
             h.matrix,
             seed=seed,
@@ -221,9 +449,66 @@ def train(
             extra=extra,
         )
         record["training"] = dataclasses.asdict(summary)
-        instance.save(final, extra={"sites": h.sites.to_dict(), "provenance": record})
-        write_json_atomic(out / PROVENANCE_FILE, record)
+        # the model and its record move in together: never a new model.pt beside an old record
+        with OutputSet([final, out / PROVENANCE_FILE], overwrite=True) as outputs:
+            instance.save(outputs.path(final), extra={"sites": h.sites.to_dict(), "provenance": record})
+            write_json_atomic(outputs.path(out / PROVENANCE_FILE), record)
     return record
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Report a failed write inside a model directory as an :class:`OutputError` naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        name = exc.filename or out
+        reason = exc.strerror or str(exc)
+        resumable = (out / CHECKPOINT_FILE).exists()
+        hint = f"; the checkpoint {out / CHECKPOINT_FILE} is intact: free space and continue with --resume" if resumable else ""
+        raise OutputError(f"cannot write {name}: {reason}{hint}") from exc
+
+
+def _truncate_log(path: Path, epoch: int) -> None:
+    """Cut a training log back to the lines of epochs <= ``epoch`` (a resumed run re-runs the rest)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines[:1]]
+    for line in lines[1:]:
+        first = line.split("\t", 1)[0]
+        if first.isdigit() and int(first) <= epoch and line.endswith("\n"):
+            kept.append(line)
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(kept))
+
+
+def _logging_progress(path: Path, progress: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    """A progress callback that appends each epoch to the training log, then calls ``progress``.
+
+    The log line is written and flushed before anything is shown; a display that fails with a
+    closed pipe (``BrokenPipeError``, EPIPE) is dropped and training goes on.
+    """
+    shown = [progress]
+
+    def callback(p: Any) -> None:
+        keys = sorted(p.losses)
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a") as handle:
+            if new:
+                handle.write("epoch\telapsed_s\t" + "\t".join(keys) + "\n")
+            handle.write(f"{p.epoch}\t{p.elapsed_s:.2f}\t" + "\t".join(f"{p.losses[k]:.6g}" for k in keys) + "\n")
+        if shown[0] is not None:
+            try:
+                shown[0](p)
+            except BrokenPipeError:
+                shown[0] = None
+            except OSError as exc:
+                if exc.errno != errno.EPIPE:
+                    raise
+                shown[0] = None
+
+    return callback
 
 
 @contextlib.contextmanager
@@ -270,6 +555,11 @@ def check_model_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool
         raise InputError(
             f"{out} already holds a trained model; choose another output directory, "
             "pass --resume to continue its training, or --overwrite to replace it"
+        )
+    if (out / CHECKPOINT_FILE).exists() and not (resume or overwrite):
+        raise InputError(
+            f"{out} holds an unfinished training run ({CHECKPOINT_FILE}); continue it with --resume, "
+            "pass --overwrite to start again, or choose another output directory"
         )
     if resume and not (out / CHECKPOINT_FILE).exists():
         raise InputError(f"--resume: no checkpoint in {out} ({CHECKPOINT_FILE}); train without --resume first")
@@ -326,20 +616,56 @@ def generate(
     *,
     seed: int | None = None,
     prefix: str = "AG",
+    threads: int | None = None,
     command: Sequence[str] | None = None,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     """Sample ``n`` artificial haplotypes from a trained model.
 
     Consecutive pairs of haplotypes form artificial diploid individuals ``AG0``, ``AG1``, ...
-    Returns the haplotypes and their provenance record (which nests the model's own).
+
+    Parameters
+    ----------
+    model_dir
+        A model directory written by :func:`train` (or its ``model.pt``).
+    n
+        Number of haplotypes.
+    seed
+        Seed of the draw; None draws one (recorded).
+    prefix
+        Prefix of the artificial individuals' names.
+    threads
+        torch CPU threads (None: every core this process may use).
+    command
+        The command line recorded in the provenance.
+
+    Returns
+    -------
+    (Haplotypes, dict)
+        The haplotypes, matrix of shape (n, n_sites), and their provenance record, which
+        nests the model's own under ``"model_provenance"`` (its ``training_data`` included).
     """
     if n < 1:
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
-    model, sites, model_provenance = load_trained(model_dir)
+    return _sample_from(load_trained(model_dir), n, seed=seed, prefix=prefix, threads=threads, command=command)
+
+
+def _sample_from(
+    loaded: tuple[Any, Sites, dict[str, Any]],
+    n: int,
+    *,
+    seed: int | None,
+    prefix: str,
+    threads: int | None,
+    command: Sequence[str] | None,
+) -> tuple[Haplotypes, dict[str, Any]]:
+    from .models.training import set_threads
+
+    model, sites, model_provenance = loaded
+    n_threads = set_threads(threads)
     seed = resolve_seed(seed)
     matrix = model.sample(n, seed=seed)
     record = make_record(
-        parameters={"n": n, "model": model.name, "prefix": prefix},
+        parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads},
         seed=seed,
         inputs=[model_provenance["model_file"]],
         command=command,
@@ -347,3 +673,761 @@ def generate(
     record["model_provenance"] = {k: v for k, v in model_provenance.items() if k != "model_file"}
     h = Haplotypes.from_matrix(matrix, sites, prefix=prefix, source={"generated_by": record})
     return h, record
+
+
+# ---------------------------------------------------------------------------- training data
+def training_data_record(h: Haplotypes) -> dict[str, Any]:
+    """What a model records about the data it was trained on.
+
+    Parameters
+    ----------
+    h : Haplotypes, shape (n_haplotypes, n_sites)
+        The training data, as given to the model.
+
+    Returns
+    -------
+    dict
+        ``individuals`` (the sample ids, in order), ``n_haplotypes``, ``n_sites``,
+        ``matrix_sha256`` (:func:`haplogen.provenance.matrix_checksum`: the same whatever file
+        or format the data were read from) and ``file`` (path, sha256 and size of the input
+        file, or None for data not read from a file).
+    """
+    return {
+        "individuals": [str(s) for s in h.samples.tolist()],
+        "n_haplotypes": int(h.n_haplotypes),
+        "n_sites": int(h.n_sites),
+        "matrix_sha256": matrix_checksum(h.matrix),
+        "file": source_record(h),
+    }
+
+
+def model_training_data(model: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``training_data`` record of a trained model (directory or model file).
+
+    Read from ``provenance.json`` when the directory has one (no torch needed), else from the
+    model file. None when the model was trained by a haplogen that did not record it.
+
+    Raises
+    ------
+    ModelError
+        When ``model`` holds no trained model.
+    """
+    path = Path(model)
+    record: dict[str, Any] | None = None
+    if path.is_dir() and (path / PROVENANCE_FILE).is_file() and (path / MODEL_FILE).is_file():
+        record = read_provenance(path)
+    if record is None:
+        _, _, record = load_trained(path)
+    data = (record or {}).get("training_data")
+    return data if isinstance(data, dict) else None
+
+
+def _shown(items: Sequence[str], k: int = 3) -> str:
+    return ", ".join(items[:k]) + (" ..." if len(items) > k else "")
+
+
+def check_training_data(
+    training: Mapping[str, Any] | None,
+    *,
+    model: str,
+    real: Haplotypes | None = None,
+    holdout: Haplotypes | None = None,
+    real_name: str = "the real set",
+    holdout_name: str = "the holdout set",
+) -> list[str]:
+    """Check a real set and a holdout against the data a model was trained on.
+
+    Parameters
+    ----------
+    training
+        The model's ``training_data`` record (:func:`training_data_record`), or None when the
+        model did not record it.
+    model
+        How to name the model in messages (its directory).
+    real : Haplotypes, shape (n_real, n_sites), optional
+        The set given as the model's training data (``--real``).
+    holdout : Haplotypes, shape (n_holdout, n_sites), optional
+        Individuals said to be unseen by the model (``--holdout``).
+    real_name, holdout_name
+        How to name the two sets in messages (their files).
+
+    Returns
+    -------
+    list of str
+        Warnings: the real set is not the training data (other checksum, other individuals),
+        or the model records nothing to check against.
+
+    Raises
+    ------
+    InputError
+        When the holdout shares individuals with the training data: every privacy figure
+        against it would be wrong.
+    """
+    if training is None:
+        return [
+            f"the model {model} records no training data (it was trained by an older haplogen): "
+            "the holdout and the real set could not be checked against it; train it again to check them"
+        ]
+    trained_on = [str(s) for s in training.get("individuals", [])]
+    trained_set = set(trained_on)
+    found: list[str] = []
+    if holdout is not None:
+        shared = [s for s in holdout.samples.tolist() if s in trained_set]
+        if shared:
+            raise InputError(
+                f"{holdout_name} shares {len(shared)} of its {holdout.n_samples} individuals with the data "
+                f"the model {model} was trained on ({_shown(shared)}): privacy figures against it would be "
+                "wrong; pass the holdout of the split the model was trained on (see the model's "
+                "provenance.json, training_data)"
+            )
+    if real is not None and matrix_checksum(real.matrix) != training.get("matrix_sha256"):
+        mine = real.samples.tolist()
+        mine_set = set(mine)
+        absent = [s for s in trained_on if s not in mine_set]
+        extra = [s for s in mine if s not in trained_set]
+        if absent or extra:
+            parts = []
+            if extra:
+                parts.append(f"{len(extra)} of its {len(mine)} individuals were not in it ({_shown(extra)})")
+            if absent:
+                parts.append(f"{len(absent)} of the model's {len(trained_on)} training individuals are missing")
+            detail = "; ".join(parts)
+        else:
+            detail = (
+                f"the same individuals, but other alleles, sites or order ({real.n_haplotypes} x {real.n_sites} "
+                f"against {training.get('n_haplotypes')} x {training.get('n_sites')}, other checksum)"
+            )
+        found.append(
+            f"{real_name} is not the data the model {model} was trained on ({detail}); figures that "
+            "compare the model with its training data (privacy loss, copies) are then about another set"
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------- progress
+def progress_printer(say: Say, every_s: float = 5.0, *, indent: str = "") -> Callable[[Any], None]:
+    """A training ``progress`` callback that shows one line at most every ``every_s`` seconds.
+
+    The first epoch and the last one are always shown.
+
+    Parameters
+    ----------
+    say
+        Receives each line.
+    every_s
+        Seconds between lines.
+    indent
+        Put before each line.
+    """
+    from .models.training import format_progress
+
+    last = [float("-inf")]
+
+    def progress(p: Any) -> None:
+        now = time.monotonic()
+        final = p.epochs is not None and p.epoch >= p.epochs
+        if now - last[0] >= every_s or final or p.epoch <= 1:
+            last[0] = now
+            say(indent + format_progress(p))
+
+    return progress
+
+
+# ---------------------------------------------------------------------------- simulate
+def _beside(path: str | os.PathLike, suffix: str) -> Path:
+    """``x.vcf.gz`` -> ``x`` + suffix, in the same folder."""
+    p = Path(path)
+    base = p.name
+    for ext in (".gz", ".vcf", ".bcf", ".hapt"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    return p.with_name(base + suffix)
+
+
+def simulate_to_files(
+    output: str | os.PathLike,
+    *,
+    config: Any = None,
+    seed: int | None = None,
+    labels_out: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+) -> dict[str, Any]:
+    """Simulate a phased data set and write it as a VCF and a population table, together.
+
+    Parameters
+    ----------
+    output
+        The VCF to write (``.vcf.gz``, bgzipped and indexed).
+    config
+        A :class:`haplogen.simulate.SimulationConfig` (None: its defaults).
+    seed
+        Seed of the simulation; None draws one (recorded).
+    labels_out
+        The ``sample pop super_pop`` table (default: beside the VCF, ``NAME.samples.tsv``).
+    overwrite
+        Replace existing outputs (refused otherwise, before the simulation).
+    command
+        The command line recorded in the provenance.
+    say
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        ``haplotypes`` (Haplotypes, shape (n_haplotypes, n_sites)), ``vcf`` and ``labels``
+        (paths) and ``provenance`` (the record in the VCF header).
+    """
+    from .haplotypes import write_labels
+    from .io import check_output_path, write_haplotypes
+    from .simulate import SimulationConfig, simulate_haplotypes
+
+    say = say or _quiet
+    check_output_path(output, "vcf")
+    vcf = Path(output)
+    labels = Path(labels_out) if labels_out is not None else _beside(vcf, ".samples.tsv")
+    if labels == vcf:
+        raise InputError(f"the labels table and the VCF would both be {vcf}; give --labels-out another name")
+    outputs = OutputSet([vcf, labels], overwrite=overwrite)
+    outputs.check()  # before the (long) simulation
+    config = config if config is not None else SimulationConfig()
+    seed = resolve_seed(seed)
+    say(
+        f"simulating {3 * config.individuals_per_population} individuals (YRI, CEU, CHB) on "
+        f"{config.n_chromosomes} x {int(config.sequence_length):,} bp, seed {seed} ..."
+    )
+    h = simulate_haplotypes(config, seed=seed)
+    record = make_record(parameters=dataclasses.asdict(config), seed=seed, command=command)
+    with outputs:
+        write_haplotypes(h, outputs.path(vcf), format="vcf", provenance=record)
+        write_labels(h, outputs.path(labels))
+    say(f"wrote {vcf} ({h.n_haplotypes} haplotypes x {h.n_sites} SNPs) and {labels}")
+    return {"haplotypes": h, "vcf": vcf, "labels": labels, "provenance": record}
+
+
+# ---------------------------------------------------------------------------- split
+def split_files(out_dir: str | os.PathLike, format: str = "vcf") -> dict[str, Path]:
+    """The files of a split folder: ``train``, ``holdout`` (data files) and ``table`` (split.tsv)."""
+    from .io import check_output_path
+
+    out = Path(out_dir)
+    ext = {"vcf": ".vcf.gz", "hapt": ".hapt.gz"}.get(format)
+    if ext is None:
+        raise InputError(f"the split format must be vcf or hapt, found {format!r}")
+    files = {"train": out / f"train{ext}", "holdout": out / f"holdout{ext}", "table": out / SPLIT_TABLE}
+    check_output_path(files["train"], format)
+    return files
+
+
+def _all_split_files(out: Path) -> list[Path]:
+    """Every file a split of either format leaves in ``out`` (the data, their side files, the table)."""
+    from .io import output_files
+
+    found = [out / SPLIT_TABLE]
+    for fmt in ("vcf", "hapt"):
+        files = split_files(out, fmt)
+        for side in ("train", "holdout"):
+            found += list(output_files(files[side], fmt).values())
+    return found
+
+
+def split_to_files(
+    input: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    holdout_fraction: float = 0.2,
+    stratify: bool = True,
+    split_file: str | os.PathLike | None = None,
+    seed: int | None = None,
+    format: str = "vcf",
+    labels: str | os.PathLike | None = None,
+    missing_labels: str = "error",
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+) -> dict[str, Any]:
+    """Split the individuals of a file into a training and a holdout set, written together.
+
+    Both haplotypes of an individual stay on one side (:func:`haplogen.split.split_individuals`).
+    ``out_dir`` receives ``train`` and ``holdout`` files and ``split.tsv``, moved in as a whole.
+    A folder that already holds a split is refused unless ``overwrite``: a model trained on the
+    old split would otherwise be audited against a holdout that it has seen. With ``overwrite``
+    the replacement is announced through ``warn``, and the files of the old split (of either
+    format) are removed as the new ones move in.
+
+    Parameters
+    ----------
+    input
+        VCF/BCF or hapt file.
+    out_dir
+        The split folder.
+    holdout_fraction
+        Share of individuals held out, in (0, 1).
+    stratify
+        Keep the population proportions on both sides (with ``labels``).
+    split_file
+        Take the split from a ``sample<TAB>set`` table instead of drawing one.
+    seed
+        Seed of the draw; None draws one (recorded).
+    format
+        ``"vcf"`` or ``"hapt"`` (the outputs' format).
+    labels, missing_labels, legend, options
+        As in :func:`read_input`.
+    overwrite
+        Replace a split already in ``out_dir``.
+    command
+        The command line recorded in the provenance.
+    say, warn
+        Receive progress lines and warnings.
+
+    Returns
+    -------
+    dict
+        ``train``, ``holdout``, ``table`` (the paths written), ``split``
+        (:class:`haplogen.split.Split`) and ``provenance`` (the record of both data files).
+    """
+    from . import __version__
+    from .io import output_files, write_haplotypes
+    from .split import apply_split, read_split, split_individuals, write_split
+
+    say = say or _quiet
+    warn = _warner(warn)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"the split folder {out} is a file; choose a folder name for -o")
+    files = split_files(out, format)
+    previous = [f for f in _all_split_files(out) if f.exists()]
+    if previous and not overwrite:
+        raise InputError(
+            f"{out} already holds a split ({', '.join(f.name for f in previous[:3])}); models trained on it "
+            "would no longer match a new one: choose another folder, or pass --overwrite to replace it"
+        )
+    if holdout_fraction is None or not 0 < float(holdout_fraction) < 1:
+        raise InputError(f"the holdout fraction must be between 0 and 1 (exclusive), found {holdout_fraction}")
+    produced = set()
+    for side in ("train", "holdout"):
+        produced |= set(output_files(files[side], format).values())
+    produced.add(files["table"])
+    outputs = OutputSet(
+        [files["train"], files["holdout"], files["table"]],
+        overwrite=overwrite,
+        remove=[f for f in previous if f not in produced],
+    )
+    outputs.check()
+
+    h = _read(input, what="input", legend=legend, options=options, labels=labels,
+              missing_labels=missing_labels, say=say, warn=warn)
+    seed = resolve_seed(seed)
+    if split_file is not None:
+        split = read_split(split_file)
+        how = f"from {split_file}"
+    else:
+        split = split_individuals(h, holdout_fraction=holdout_fraction, seed=seed, stratify=stratify)
+        how = f"holdout fraction {holdout_fraction}, seed {seed}" + (
+            ", stratified by population" if h.population is not None and stratify else ""
+        )
+    train_h, holdout_h = apply_split(h, split)
+    source = source_record(h)
+    inputs: list[Any] = [source if source is not None else Path(input)]
+    inputs += [Path(p) for p in (split_file, labels) if p is not None]
+    record = make_record(
+        parameters={
+            "holdout_fraction": holdout_fraction,
+            "stratify": stratify,
+            "split_file": None if split_file is None else str(split_file),
+            "format": format,
+        },
+        seed=seed,
+        inputs=inputs,
+        command=command,
+    )
+    if previous:
+        warn(
+            f"replacing the split in {out}: a model trained on the old split must not be audited against "
+            "the new holdout (evaluate and generate --audit refuse a holdout that shares individuals with a "
+            "model's training data)"
+        )
+    with outputs:
+        for side, part in (("train", train_h), ("holdout", holdout_h)):
+            target = files[side]
+            side_files = output_files(target, format)
+            legend_out = outputs.path(side_files["legend"]) if format == "hapt" else None
+            write_haplotypes(part, outputs.path(target), format=format, provenance=record, legend_path=legend_out)
+        write_split(split, outputs.path(files["table"]), header_comment=f"haplogen {__version__} split: {how}")
+    say(
+        f"split {h.n_samples} individuals ({how}): {train_h.n_samples} train ({train_h.n_haplotypes} haplotypes), "
+        f"{holdout_h.n_samples} holdout ({holdout_h.n_haplotypes} haplotypes) -> {out}/"
+    )
+    return {**files, "split": split, "provenance": record}
+
+
+# ---------------------------------------------------------------------------- train from a file
+def train_from_file(
+    input: str | os.PathLike,
+    *,
+    model: str,
+    out_dir: str | os.PathLike,
+    split_file: str | os.PathLike | None = None,
+    labels: str | os.PathLike | None = None,
+    missing_labels: str = "error",
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+    **train_options: Any,
+) -> dict[str, Any]:
+    """Read a file (optionally only the ``train`` side of a split table) and :func:`train` on it.
+
+    The model directory is checked before the data are read, so that a refusal comes at once.
+
+    Parameters
+    ----------
+    input
+        VCF/BCF or hapt file.
+    model, out_dir
+        As in :func:`train`.
+    split_file
+        Train only on the ``train`` individuals of this ``sample<TAB>set`` table.
+    labels, missing_labels, legend, options
+        As in :func:`read_input`.
+    say, warn
+        Receive progress lines and warnings.
+    **train_options
+        Passed to :func:`train` (``seed``, ``overrides``, ``epochs``, ``time_budget_s``,
+        ``resume``, ``overwrite``, ``threads``, ``checkpoint_every_s``, ``progress``,
+        ``command``).
+
+    Returns
+    -------
+    dict
+        The provenance record of the model (see :func:`train`).
+    """
+    say = say or _quiet
+    check_model_dir(out_dir, resume=train_options.get("resume", False), overwrite=train_options.get("overwrite", False))
+    h = _read(input, what="input", legend=legend, options=options, labels=labels,
+              missing_labels=missing_labels, say=say, warn=warn)
+    if split_file is not None:
+        from .split import apply_split, read_split
+
+        h, _ = apply_split(h, read_split(split_file), strict=False)
+        say(f"training on the 'train' side of {split_file}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals")
+    return train(h, model=model, out_dir=out_dir, **train_options)
+
+
+# ---------------------------------------------------------------------------- generate
+def audit_release(
+    artificial: Haplotypes,
+    *,
+    real: Haplotypes,
+    holdout: Haplotypes,
+    seed: int,
+) -> dict[str, Any]:
+    """The privacy verdict of an artificial set against the model's training set and a holdout.
+
+    Parameters
+    ----------
+    artificial : Haplotypes, shape (n_artificial, n_sites)
+    real : Haplotypes, shape (n_real, n_sites)
+        The model's training data.
+    holdout : Haplotypes, shape (n_holdout, n_sites)
+        Individuals the model never saw.
+    seed
+        Seed of the audit's subsamples.
+
+    Returns
+    -------
+    dict
+        :func:`haplogen.privacy.audit.privacy_verdict`: ``status`` (``pass``, ``warn`` or
+        ``fail``) and ``reasons``.
+
+    Raises
+    ------
+    InputError
+        When a set's sites differ from the artificial set's.
+    """
+    from .privacy.audit import privacy_audit
+
+    for name, other in (("training", real), ("holdout", holdout)):
+        if not other.sites.same_as(artificial.sites):
+            raise InputError(
+                f"the {name} set has {other.n_sites} sites that do not match the model's {artificial.n_sites}; "
+                "audit with the data the model was trained on"
+            )
+    return privacy_audit(real.matrix, holdout.matrix, artificial.matrix, seed=seed)["verdict"]
+
+
+def generate_to_file(
+    model_dir: str | os.PathLike,
+    n: int,
+    output: str | os.PathLike,
+    *,
+    format: str | None = None,
+    seed: int | None = None,
+    prefix: str = "AG",
+    threads: int | None = None,
+    audit: bool = False,
+    real: str | os.PathLike | None = None,
+    holdout: str | os.PathLike | None = None,
+    force: bool = False,
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+) -> dict[str, Any]:
+    """Sample artificial haplotypes and write them (VCF, or hapt with its legend), optionally audited.
+
+    With ``audit``, the release is refused (:class:`~haplogen.errors.PrivacyError`, nothing
+    written) when the privacy audit fails, unless ``force``. Before anything is sampled, the
+    output name is checked, and the holdout is checked against the individuals the model
+    records as its training data (refused when they overlap; a warning when ``real`` is not
+    that data).
+
+    Parameters
+    ----------
+    model_dir
+        A model directory written by :func:`train`.
+    n
+        Number of haplotypes (pairs form individuals).
+    output
+        ``.vcf.gz``, or ``.hapt(.gz)`` (which also writes ``NAME.legend`` and
+        ``NAME.hapt.gz.provenance.json``).
+    format
+        ``"vcf"`` or ``"hapt"``; None: from the name. A format that contradicts the name is refused.
+    seed, prefix, threads
+        As in :func:`generate`.
+    audit, real, holdout, force
+        Run the privacy audit against the training set ``real`` and the ``holdout``.
+    legend, options
+        How to read ``real`` and ``holdout`` (:func:`read_input`).
+    overwrite
+        Replace existing outputs.
+    command
+        The command line recorded in the provenance.
+    say, warn
+        Receive progress lines and warnings.
+
+    Returns
+    -------
+    dict
+        ``haplotypes`` (shape (n, n_sites)), ``output`` (path), ``provenance`` (the record
+        written, with ``privacy_audit`` when audited).
+    """
+    from .errors import PrivacyError
+    from .io import check_output_path, output_files, write_haplotypes
+
+    say = say or _quiet
+    warn = _warner(warn)
+    if n < 1:
+        raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
+    fmt = check_output_path(output, format)
+    files = output_files(output, fmt)
+    checked = [files["data"]] if fmt == "vcf" else list(files.values())
+    outputs = OutputSet(checked, overwrite=overwrite)
+    outputs.check()
+    if audit and (real is None or holdout is None):
+        raise InputError("--audit needs --holdout HOLDOUT (the individuals the model did not see) and --real TRAIN")
+    if not audit and (real is not None or holdout is not None or force):
+        raise InputError("--real, --holdout and --force belong with --audit; add --audit, or leave them out")
+    loaded = load_trained(model_dir)
+    audit_warnings: list[str] = []
+    if audit:
+        real_h = _read(real, what="training set", legend=legend, options=options, say=say, warn=warn)
+        holdout_h = _read(holdout, what="holdout set", legend=legend, options=options, say=say, warn=warn)
+        audit_warnings = check_training_data(
+            loaded[2].get("training_data"), model=str(model_dir), real=real_h, holdout=holdout_h,
+            real_name=f"--real {real}", holdout_name=f"--holdout {holdout}",
+        )
+        for message in audit_warnings:
+            warn(message)
+    h, record = _sample_from(loaded, n, seed=seed, prefix=prefix, threads=threads, command=command)
+    say(f"sampled {h.n_haplotypes} haplotypes x {h.n_sites} sites from {model_dir} (seed {record['seed']})")
+    if audit:
+        verdict = audit_release(h, real=real_h, holdout=holdout_h, seed=record["seed"])
+        say(f"privacy audit: {verdict['status'].upper()}" + (f" ({'; '.join(verdict['reasons'])})" if verdict["reasons"] else ""))
+        if verdict["status"] == "fail" and not force:
+            raise PrivacyError(
+                f"the privacy audit failed ({'; '.join(verdict['reasons'])}); {output} was not written. "
+                "Train longer or with more regularisation, or pass --force to write it anyway"
+            )
+        record["privacy_audit"] = dict(verdict, warnings=audit_warnings)
+    with outputs:
+        legend_out = outputs.path(files["legend"]) if fmt == "hapt" else None
+        write_haplotypes(h, outputs.path(files["data"]), format=fmt, provenance=record, legend_path=legend_out)
+    say(f"wrote {output}")
+    return {"haplotypes": h, "output": Path(output), "provenance": record}
+
+
+# ---------------------------------------------------------------------------- evaluate
+def _set_name(path: str | os.PathLike, taken: set[str]) -> str:
+    """A set's name from its file (``ag.vcf.gz`` -> ``ag``), made unique among ``taken``."""
+    name = Path(path).name
+    for ext in (".gz", ".vcf", ".bcf", ".hapt"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    base, k = name or "synthetic", 2
+    while name in taken:
+        name = f"{base}-{k}"
+        k += 1
+    taken.add(name)
+    return name
+
+
+def _training_records(
+    model: str | os.PathLike | None, synthetic: Sequence[str | os.PathLike]
+) -> tuple[list[tuple[str, dict[str, Any] | None]], list[str]]:
+    """The training records to check an evaluation's inputs against, and notes on what was not found.
+
+    From ``model`` when given; otherwise from each artificial set's own provenance (the
+    ``model_provenance`` that ``haplogen generate`` writes into its header), once per model.
+    """
+    if model is not None:
+        return [(str(model), model_training_data(model))], []
+    found: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    without: list[str] = []
+    for path in synthetic:
+        record = read_provenance(path) or {}
+        nested = record.get("model_provenance")
+        if not isinstance(nested, dict):
+            without.append(Path(path).name)
+            continue
+        model_file = next((i.get("path") for i in record.get("inputs", []) if isinstance(i, dict)), None)
+        label = f"{model_file or 'unknown'} (the model named by {Path(path).name})"
+        data = nested.get("training_data")
+        key = json.dumps([model_file, (data or {}).get("matrix_sha256")])
+        found.setdefault(key, (label, data if isinstance(data, dict) else None))
+    notes = []
+    if without:
+        notes.append(
+            f"{', '.join(without)} name no haplogen model in their provenance, so the holdout could not be checked "
+            "against their model's training data; pass --model MODEL_DIR to check it"
+        )
+    return list(found.values()), notes
+
+
+def evaluate_files(
+    real: str | os.PathLike,
+    synthetic: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    holdout: str | os.PathLike | None = None,
+    names: Sequence[str] | None = None,
+    labels: str | os.PathLike | None = None,
+    missing_labels: str = "unknown",
+    model: str | os.PathLike | None = None,
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    seed: int | None = 0,
+    aats_repeats: int = 5,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+) -> tuple[Any, dict[str, Path]]:
+    """Read a real set, artificial sets and a holdout, evaluate them, and write the report.
+
+    ``out_dir`` receives ``report.html`` and ``metrics.json``, moved in together; existing
+    ones are refused unless ``overwrite`` (checked before any work). When the model behind the
+    artificial sets is known (``model``, or the provenance that ``haplogen generate`` writes
+    into each set), a holdout that shares individuals with its training data is refused, and a
+    real set that is not its training data gives a warning and a note in the report.
+
+    Parameters
+    ----------
+    real
+        The real haplotypes (the model's training set when a holdout is given).
+    synthetic
+        One or more artificial sets (each named after its file).
+    out_dir
+        The output folder.
+    holdout
+        Held-out real haplotypes, for the privacy audit.
+    names
+        Names of the artificial sets in the report, one per file (default: from the file names,
+        ``ag.vcf.gz`` -> ``ag``).
+    labels, missing_labels
+        A ``sample pop super_pop`` table for the real and holdout individuals, and what to do
+        with individuals absent from it (``unknown``, ``drop`` or ``error``).
+    model
+        The model directory the artificial sets came from.
+    legend
+        Legend of the hapt inputs (VCF inputs have their own sites).
+    options
+        :class:`haplogen.io.vcf.ReadOptions` of the VCF inputs.
+    seed, aats_repeats
+        As in :func:`haplogen.evaluation.evaluate`.
+    overwrite
+        Replace an existing report.
+    command
+        The command line recorded in the provenance.
+    say, warn
+        Receive progress lines and warnings.
+
+    Returns
+    -------
+    (Evaluation, dict)
+        The evaluation and ``{"report": path, "metrics": path}``.
+    """
+    from .evaluation import evaluate
+    from .report import write_outputs
+
+    say = say or _quiet
+    warn = _warner(warn)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"the output folder {out} is a file; pass a folder path with -o")
+    finals = {"report": out / "report.html", "metrics": out / "metrics.json"}
+    outputs = OutputSet(list(finals.values()), overwrite=overwrite,
+                        hint="choose another output folder, or pass --overwrite to replace the report")
+    outputs.check()
+    if not synthetic:
+        raise InputError("no synthetic set was given; pass at least one set of artificial haplotypes")
+    if names is not None and (len(names) != len(synthetic) or len(set(names)) != len(names)):
+        raise InputError(f"expected {len(synthetic)} distinct names for the synthetic sets, found {list(names)}")
+    records, notes = _training_records(model, synthetic)
+
+    label_table = read_labels(labels) if labels is not None else None
+    real_h = _read(real, what="real set", legend=legend, options=options, labels=labels,
+                   missing_labels=missing_labels, say=say, warn=warn)
+    holdout_h = None
+    if holdout is not None:
+        holdout_h = _read(holdout, what="holdout set", legend=legend, options=options, labels=labels,
+                          missing_labels=missing_labels, say=say, warn=warn)
+    for label, data in records:
+        for message in check_training_data(
+            data, model=label, real=real_h, holdout=holdout_h,
+            real_name=f"--real {real}", holdout_name=f"--holdout {holdout}",
+        ):
+            warn(message)
+            notes.append(message[0].upper() + message[1:] + ".")
+    if holdout_h is None:
+        notes = [n for n in notes if "name no haplogen model" not in n]
+    taken: set[str] = {"real"}
+    sets: dict[str, Haplotypes] = {}
+    for k, path in enumerate(synthetic):
+        name = names[k] if names is not None else _set_name(path, taken)
+        sets[name] = _read(path, what="synthetic set", legend=legend, options=options,
+                                             say=say, warn=warn)
+    # the readers already checksummed the haplotype files: reuse their records
+    read_sets = [real_h, *sets.values(), *([holdout_h] if holdout_h is not None else [])]
+    inputs = [source_record(h) for h in read_sets] + ([input_record(labels)] if labels is not None else [])
+    ev = evaluate(
+        real_h,
+        sets,
+        holdout=holdout_h,
+        labels=label_table,
+        seed=seed,
+        aats_repeats=aats_repeats,
+        progress=say,
+        inputs=[i for i in inputs if i is not None],
+        command=command,
+    )
+    ev.notes.extend(notes)
+    with outputs:
+        write_outputs(ev, outputs.path(finals["report"]).parent)
+    return ev, finals

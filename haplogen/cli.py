@@ -1,18 +1,24 @@
-"""The ``haplogen`` command line: parses arguments and calls the API, nothing more.
+"""The ``haplogen`` command line: parses arguments, calls the API, prints; nothing more.
 
-Every subcommand is one function ``cmd_<name>(args)``; :func:`main` takes ``argv`` so that
-tests run the command line in-process. A user error prints one line on stderr,
-``haplogen: error: <what was expected, what was found, how to fix it>``, and exits non-zero;
-it never shows a traceback.
+Every subcommand is one function ``cmd_<name>(args)`` that calls one workflow of
+:mod:`haplogen.api` (the same functions that :mod:`haplogen.demo` and Python users call);
+:func:`main` takes ``argv`` so that tests run the command line in-process, and records
+``["haplogen", *argv]`` as the command of every output's provenance. A user error prints one
+line on stderr, ``haplogen: error: <what was expected, what was found, how to fix it>``, and
+exits non-zero (2 input, 3 model, 4 privacy audit failed, 74 an output could not be written,
+130 interrupted); it never shows a traceback. Warnings are one line each,
+``haplogen: warning: ...``. Progress goes to stderr; when that pipe closes
+(``haplogen train ... 2>&1 | head``) the output is dropped and the work goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,8 +29,34 @@ __all__ = ["main", "build_parser"]
 
 
 # ---------------------------------------------------------------------------- helpers
+def _emit(message: str, stream_name: str) -> None:
+    """Print one line; a closed pipe (EPIPE) silences that stream instead of stopping the work."""
+    stream = getattr(sys, stream_name)
+    try:
+        print(message, file=stream, flush=True)
+    except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+        _silence(stream_name)
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        _silence(stream_name)
+
+
+def _silence(stream_name: str) -> None:
+    # further lines go nowhere, and Python's flush at exit does not complain about the pipe
+    setattr(sys, stream_name, open(os.devnull, "w"))
+
+
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    _emit(message, "stderr")
+
+
+def _warn(message: str) -> None:
+    _say(f"haplogen: warning: {message}")
+
+
+def _print(message: str) -> None:
+    _emit(message, "stdout")
 
 
 def parse_duration(text: str) -> float:
@@ -56,6 +88,29 @@ def _int_at_least(minimum: int, what: str):
 
 _positive_int = _int_at_least(1, "a positive integer")
 _seed = _int_at_least(0, "a non-negative integer seed")
+
+
+def _finite_float(what: str, *, minimum: float | None = None, positive: bool = False, maximum: float | None = None):
+    """An argparse type: a finite float (no nan, no inf) within the given bounds."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}") from None
+        if (
+            not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (positive and value <= 0)
+            or (maximum is not None and value > maximum)
+        ):
+            raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}")
+        return value
+
+    return convert
+
+
+_seconds = _finite_float("a finite number of seconds >= 0", minimum=0.0)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -105,51 +160,20 @@ def _read_options(args: argparse.Namespace) -> Any:
     )
 
 
-def _read(path: str, args: argparse.Namespace, *, labels: str | None = None, what: str = "input") -> Any:
-    from .api import read_input
-    from .io import detect_format
-
-    # --legend describes the sites of hapt inputs; a VCF among the inputs has its own
-    legend = getattr(args, "legend", None)
-    if legend is not None and Path(path).is_file() and detect_format(path) != "hapt":
-        legend = None
-    h = read_input(
-        path,
-        legend=legend,
-        options=_read_options(args),
-        labels=labels,
-        missing_labels=getattr(args, "missing_labels", "error"),
-    )
-    summary = (h.source or {}).get("summary")
-    if summary:
-        from .io.vcf import ReadSummary
-
-        _say(f"{what} {path}: {ReadSummary(**summary)}")
-    else:
-        _say(f"{what} {path}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals x {h.n_sites} sites")
-    return h
-
-
-def _write(h: Any, path: str, fmt: str, record: dict) -> None:
-    from .io import write_haplotypes
-
-    legend = None
-    if fmt == "hapt":
-        base = path[:-3] if path.endswith(".gz") else path
-        base = base[:-5] if base.endswith(".hapt") else base
-        legend = base + ".legend"
-    write_haplotypes(h, path, format=fmt, provenance=record, legend_path=legend)
+def _io(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading options, the printers and the command line, as the API functions take them."""
+    options: dict[str, Any] = {"command": args.argv, "say": _say, "warn": _warn}
+    if hasattr(args, "multiallelic"):
+        options["options"] = _read_options(args)
+        options["legend"] = args.legend
+    return options
 
 
 # ---------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .haplotypes import write_labels
-    from .io import check_output_path, write_haplotypes
-    from .provenance import make_record, resolve_seed
-    from .simulate import SimulationConfig, simulate_haplotypes
+    from .api import simulate_to_files
+    from .simulate import SimulationConfig
 
-    check_output_path(args.output, "vcf")
-    seed = resolve_seed(args.seed)
     config = SimulationConfig(
         individuals_per_population=args.individuals,
         sequence_length=int(args.length),
@@ -158,94 +182,44 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         chromosome=args.chromosome,
         n_chromosomes=args.chromosomes,
     )
-    _say(
-        f"simulating {3 * args.individuals} individuals (YRI, CEU, CHB) on {args.chromosomes} x "
-        f"{int(args.length):,} bp, seed {seed} ..."
-    )
-    h = simulate_haplotypes(config, seed=seed)
-    import dataclasses
-
-    record = make_record(parameters=dataclasses.asdict(config), seed=seed)
-    write_haplotypes(h, args.output, format="vcf", provenance=record)
-    labels = args.labels_out or _sibling(args.output, ".samples.tsv")
-    write_labels(h, labels)
-    _say(f"wrote {args.output} ({h.n_haplotypes} haplotypes x {h.n_sites} SNPs) and {labels}")
+    simulate_to_files(args.output, config=config, seed=args.seed, labels_out=args.labels_out,
+                      overwrite=args.overwrite, command=args.argv, say=_say)
     return 0
-
-
-def _sibling(path: str, suffix: str) -> str:
-    base = path
-    for ext in (".gz", ".vcf", ".bcf", ".hapt"):
-        if base.endswith(ext):
-            base = base[: -len(ext)]
-    return base + suffix
 
 
 # ---------------------------------------------------------------------------- split
 def cmd_split(args: argparse.Namespace) -> int:
-    from .provenance import make_record, resolve_seed
-    from .split import apply_split, read_split, split_individuals, write_split
+    from .api import split_to_files
 
-    h = _read(args.input, args, labels=args.labels)
-    seed = resolve_seed(args.seed)
-    if args.split_file:
-        split = read_split(args.split_file)
-        how = f"from {args.split_file}"
-    else:
-        split = split_individuals(h, holdout_fraction=args.holdout_fraction, seed=seed, stratify=not args.no_stratify)
-        how = f"holdout fraction {args.holdout_fraction}, seed {seed}" + (
-            ", stratified by population" if h.population is not None and not args.no_stratify else ""
-        )
-    train, holdout = apply_split(h, split)
-    out = Path(args.output)
-    fmt = args.format
-    ext = ".vcf.gz" if fmt == "vcf" else ".hapt.gz"
-    inputs = [args.input] + ([args.split_file] if args.split_file else []) + ([args.labels] if args.labels else [])
-    record = make_record(
-        parameters={"holdout_fraction": args.holdout_fraction, "stratify": not args.no_stratify, "split_file": args.split_file},
-        seed=seed,
-        inputs=inputs,
-    )
-    _write(train, str(out / f"train{ext}"), fmt, record)
-    _write(holdout, str(out / f"holdout{ext}"), fmt, record)
-    write_split(split, out / "split.tsv", header_comment=f"haplogen {__version__} split: {how}")
-    _say(
-        f"split {h.n_samples} individuals ({how}): {train.n_samples} train ({train.n_haplotypes} haplotypes), "
-        f"{holdout.n_samples} holdout ({holdout.n_haplotypes} haplotypes) -> {out}/"
+    split_to_files(
+        args.input, args.output,
+        holdout_fraction=args.holdout_fraction,
+        stratify=not args.no_stratify,
+        split_file=args.split_file,
+        seed=args.seed,
+        format=args.format,
+        labels=args.labels,
+        missing_labels=args.missing_labels,
+        overwrite=args.overwrite,
+        **_io(args),
     )
     return 0
 
 
 # ---------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    from .api import parse_overrides, train
+    from .api import check_model_dir, parse_overrides, progress_printer, train_from_file
     from .models import MODELS
-    from .api import check_model_dir
-    from .models.training import format_progress
 
     check_model_dir(args.output, resume=args.resume, overwrite=args.overwrite)
     overrides = parse_overrides(args.set or [], MODELS[args.model].Config)
-    h = _read(args.input, args, labels=args.labels)
-    if args.split:
-        from .split import apply_split, read_split
-
-        h, _ = apply_split(h, read_split(args.split), strict=False)
-        _say(f"training on the 'train' side of {args.split}: {h.n_haplotypes} haplotypes")
-    log_path = Path(args.output) / "training_log.tsv"
-    last = [0.0]
-
-    def progress(p: Any) -> None:
-        _append_log(log_path, p)
-        now = time.monotonic()
-        final = p.epochs is not None and p.epoch >= p.epochs
-        if now - last[0] >= args.progress_every or final or p.epoch <= 1:
-            last[0] = now
-            _say(format_progress(p))
-
-    record = train(
-        h,
+    record = train_from_file(
+        args.input,
         model=args.model,
         out_dir=args.output,
+        split_file=args.split,
+        labels=args.labels,
+        missing_labels=args.missing_labels,
         seed=args.seed,
         overrides=overrides,
         epochs=args.epochs,
@@ -254,7 +228,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         threads=args.threads,
         checkpoint_every_s=args.checkpoint_every,
-        progress=progress,
+        progress=progress_printer(_say, args.progress_every),
+        **_io(args),
     )
     t = record["training"]
     _say(
@@ -264,103 +239,43 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _append_log(path: Path, p: Any) -> None:
-    new = not path.exists() or p.epoch <= 1
-    keys = sorted(p.losses)
-    with open(path, "w" if new else "a") as handle:
-        if new:
-            handle.write("epoch\telapsed_s\t" + "\t".join(keys) + "\n")
-        handle.write(f"{p.epoch}\t{p.elapsed_s:.2f}\t" + "\t".join(f"{p.losses[k]:.6g}" for k in keys) + "\n")
-
-
 # ---------------------------------------------------------------------------- generate
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .api import generate
+    from .api import generate_to_file
 
-    from .io import check_output_path
-
-    fmt = check_output_path(args.output, args.format)
-    if args.audit and not args.holdout:
-        raise InputError("--audit needs --holdout HOLDOUT (the individuals the model did not see) and --real TRAIN")
-    h, record = generate(args.model_dir, args.n, seed=args.seed, prefix=args.prefix)
-    _say(f"sampled {h.n_haplotypes} haplotypes x {h.n_sites} sites from {args.model_dir} (seed {record['seed']})")
-    if args.audit:
-        verdict = _audit(h, args, record)
-        if verdict["status"] == "fail" and not args.force:
-            from .errors import PrivacyError
-
-            raise PrivacyError(
-                f"the privacy audit failed ({'; '.join(verdict['reasons'])}); {args.output} was not written. "
-                "Train longer or with more regularisation, or pass --force to write it anyway"
-            )
-        record["privacy_audit"] = verdict
-    _write(h, args.output, fmt, record)
-    _say(f"wrote {args.output}")
+    generate_to_file(
+        args.model_dir, args.n, args.output,
+        format=args.format,
+        seed=args.seed,
+        prefix=args.prefix,
+        threads=args.threads,
+        audit=args.audit,
+        real=args.real,
+        holdout=args.holdout,
+        force=args.force,
+        overwrite=args.overwrite,
+        **_io(args),
+    )
     return 0
 
 
-def _audit(h: Any, args: argparse.Namespace, record: dict) -> dict:
-    from .privacy.audit import privacy_audit
-
-    if not args.real:
-        raise InputError("--audit needs --real TRAIN: the haplotypes the model was trained on")
-    real = _read(args.real, args, what="training set")
-    holdout = _read(args.holdout, args, what="holdout set")
-    for name, other in (("training", real), ("holdout", holdout)):
-        if not other.sites.same_as(h.sites):
-            raise InputError(
-                f"the {name} set has {other.n_sites} sites that do not match the model's {h.n_sites}; "
-                "audit with the data the model was trained on"
-            )
-    audit = privacy_audit(real.matrix, holdout.matrix, h.matrix, seed=record["seed"])
-    verdict = audit["verdict"]
-    _say(f"privacy audit: {verdict['status'].upper()}" + (f" ({'; '.join(verdict['reasons'])})" if verdict["reasons"] else ""))
-    return verdict
-
-
 # ---------------------------------------------------------------------------- evaluate
-def _set_name(path: str, taken: set[str]) -> str:
-    name = Path(path).name
-    for ext in (".gz", ".vcf", ".bcf", ".hapt"):
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-    base, k = name or "synthetic", 2
-    while name in taken:
-        name = f"{base}-{k}"
-        k += 1
-    taken.add(name)
-    return name
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .api import source_record
-    from .evaluation import evaluate, summary_table, write_outputs
-    from .haplotypes import read_labels
-    from .provenance import input_record
+    from .api import evaluate_files
+    from .report import summary_table
 
-    real = _read(args.real, args, what="real set")
-    holdout = _read(args.holdout, args, what="holdout set") if args.holdout else None
-    taken: set[str] = {"real"}
-    synthetic = {}
-    for path in args.synthetic:
-        synthetic[_set_name(path, taken)] = _read(path, args, what="synthetic set")
-    labels = read_labels(args.labels) if args.labels else None
-    # the readers already checksummed the haplotype files: reuse their records
-    read_sets = [real, *synthetic.values(), *([holdout] if holdout is not None else [])]
-    inputs = [source_record(h) for h in read_sets] + ([input_record(args.labels)] if args.labels else [])
-    ev = evaluate(
-        real,
-        synthetic,
-        holdout=holdout,
-        labels=labels,
+    ev, paths = evaluate_files(
+        args.real, args.synthetic, args.output,
+        holdout=args.holdout,
+        labels=args.labels,
+        missing_labels=args.missing_labels,
+        model=args.model,
         seed=args.seed,
         aats_repeats=args.aats_repeats,
-        progress=_say,
-        inputs=inputs,
-        command=sys.argv,
+        overwrite=args.overwrite,
+        **_io(args),
     )
-    paths = write_outputs(ev, args.output)
-    print(summary_table(ev))
+    _print(summary_table(ev))
     _say(f"report: {paths['report']}\nmetrics: {paths['metrics']}")
     return 0
 
@@ -369,7 +284,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.output, seed=args.seed, say=_say)
+    run_demo(args.output, seed=args.seed, say=_say, overwrite=args.overwrite, command=args.argv)
     return 0
 
 
@@ -412,13 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("simulate", "simulate a phased VCF under the stdpopsim out-of-Africa model (YRI, CEU, CHB)")
     p.add_argument("-o", "--output", required=True, help="output VCF (.vcf.gz)")
     p.add_argument("--individuals", type=_positive_int, default=100, help="diploid individuals per population")
-    p.add_argument("--length", type=float, default=5e6, help="sequence length in bp")
+    p.add_argument("--length", type=_finite_float("a positive length in bp", positive=True), default=5e6,
+                   help="sequence length in bp")
     p.add_argument("--max-sites", type=_positive_int, default=None, help="keep at most this many SNPs (evenly spaced)")
-    p.add_argument("--min-maf", type=float, default=0.0, help="keep SNPs with minor allele frequency at least this")
+    p.add_argument("--min-maf", type=_finite_float("a minor allele frequency in [0, 0.5]", minimum=0.0, maximum=0.5),
+                   default=0.0, help="keep SNPs with minor allele frequency at least this")
     p.add_argument("--chromosome", default="1", help="name of the (first) chromosome")
     p.add_argument("--chromosomes", type=_positive_int, default=1,
                    help="independent (unlinked) chromosomes, each --length bp; SNPs are shared out evenly")
     p.add_argument("--labels-out", help="population table (default: beside the VCF, NAME.samples.tsv)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (refused otherwise)")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     p.set_defaults(func=cmd_simulate)
 
@@ -428,17 +346,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="sample pop super_pop table, to stratify by population")
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
                    help="individuals absent from the labels table")
-    p.add_argument("--holdout-fraction", type=float, default=0.2, help="share of individuals held out")
+    p.add_argument("--holdout-fraction", type=_finite_float("a fraction between 0 and 1", positive=True, maximum=1.0),
+                   default=0.2, help="share of individuals held out")
     p.add_argument("--no-stratify", action="store_true", help="do not stratify by population")
     p.add_argument("--split-file", help="take the split from a 'sample<TAB>set' table instead of drawing one")
     p.add_argument("--format", choices=["vcf", "hapt"], default="vcf", help="format of the output sets")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a split already in the output directory (refused otherwise)")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     _add_read_options(p)
     p.set_defaults(func=cmd_split)
 
     p = add("train", "train a generative model on phased haplotypes")
     p.add_argument("input", help="VCF/BCF or hapt file (with --legend)")
-    p.add_argument("--model", choices=["rbm", "gan"], default="rbm", help="model family")
+    from .models.registry import describe_families  # reads the family files; no torch
+
+    families = describe_families()
+    p.add_argument("--model", choices=list(families), default="rbm", metavar="FAMILY",
+                   help="model family: " + "; ".join(f"{k} ({v.rstrip('.')})" for k, v in families.items()))
     p.add_argument("-o", "--output", required=True, help="model directory")
     p.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the model's own)")
     p.add_argument("--time-budget", type=parse_duration, help="stop after the epoch that exceeds this time (900, 15m, 1h)")
@@ -448,10 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
                    help="individuals absent from the labels table")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in the model directory")
-    p.add_argument("--overwrite", action="store_true", help="replace a trained model in the model directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a trained model, or an unfinished run, in the model directory")
     p.add_argument("--threads", type=_positive_int, help="torch intra-op threads (default: all cores)")
-    p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints")
-    p.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
+    p.add_argument("--checkpoint-every", type=_seconds, default=60.0, help="seconds between checkpoints (0: every epoch)")
+    p.add_argument("--progress-every", type=_seconds, default=5.0, help="seconds between progress lines")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     _add_read_options(p)
     p.set_defaults(func=cmd_train)
@@ -460,12 +386,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", help="model directory written by 'haplogen train'")
     p.add_argument("-n", type=_positive_int, required=True, help="number of haplotypes (pairs form individuals)")
     p.add_argument("-o", "--output", required=True, help="output file (.vcf.gz, or .hapt.gz with --format hapt)")
-    p.add_argument("--format", choices=["vcf", "hapt"], help="output format (default: from the file name)")
+    p.add_argument("--format", choices=["vcf", "hapt"],
+                   help="output format (default: from the file name; a format that contradicts the name is refused)")
     p.add_argument("--prefix", default="AG", help="prefix of the artificial individuals' names")
     p.add_argument("--audit", action="store_true", help="run the privacy audit and refuse to write a failing set")
     p.add_argument("--real", help="with --audit: the training set of the model")
     p.add_argument("--holdout", help="with --audit: held-out individuals the model did not see")
     p.add_argument("--force", action="store_true", help="with --audit: write the file even when the audit fails")
+    p.add_argument("--threads", type=_positive_int, help="torch intra-op threads (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (refused otherwise)")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     _add_read_options(p)
     p.set_defaults(func=cmd_generate)
@@ -474,38 +403,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real", required=True, help="real haplotypes (the training set when --holdout is given)")
     p.add_argument("--synthetic", required=True, nargs="+", help="one or more artificial sets (VCF or hapt)")
     p.add_argument("--holdout", help="held-out real haplotypes, for the privacy audit")
+    p.add_argument("--model", metavar="MODEL_DIR",
+                   help="the model directory the artificial sets came from: a holdout that shares individuals "
+                   "with its training data is refused (default: the model named in each set's provenance)")
     p.add_argument("--labels", help="sample pop super_pop table of the real individuals")
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="unknown",
                    help="real individuals absent from the labels table")
     p.add_argument("-o", "--output", required=True, help="output directory (report.html, metrics.json)")
     p.add_argument("--aats-repeats", type=_positive_int, default=5, help="subsamples averaged for AATS")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report (refused otherwise)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed of the subsampling")
     _add_read_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = add("demo", "run the whole pipeline on simulated data and write a report")
     p.add_argument("--out", dest="output", default="demo-output", help="output directory")
+    p.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier demo (refused otherwise)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 on success)."""
+    """Run the command line; returns the exit status (0 on success).
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (default: ``sys.argv[1:]``); every output records
+        ``["haplogen", *argv]`` as the command that made it.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = ["haplogen", *[str(a) for a in argv]]
     try:
         return int(args.func(args) or 0)
     except HaplogenError as exc:
         _say(f"haplogen: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        from .models.training import TrainingInterrupted
-
-        if isinstance(exc, TrainingInterrupted) and exc.checkpoint_path:
-            _say(f"haplogen: {exc}; continue it with the same command and --resume")
-        else:
-            _say("haplogen: interrupted (a training run can be continued with 'haplogen train ... --resume')")
+        _say(f"haplogen: {_interrupted(args, exc)}")
         return 130
     except OSError as exc:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
@@ -519,6 +457,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(please report it; set HAPLOGEN_DEBUG=1 to see the traceback)"
         )
         return 70
+
+
+def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt) -> str:
+    """What an interrupt left: a checkpoint to resume from only when one exists."""
+    checkpoint = getattr(exc, "checkpoint_path", None)
+    if checkpoint and Path(checkpoint).is_file():
+        return f"{exc}; continue it with the same command and --resume"
+    if args.command == "train":
+        from .api import CHECKPOINT_FILE
+
+        saved = Path(args.output) / CHECKPOINT_FILE
+        if saved.is_file():
+            return f"interrupted; the last checkpoint, {saved}, can be continued with the same command and --resume"
+        return "interrupted before the first checkpoint was saved; nothing can be resumed: run the command again"
+    return "interrupted; outputs that were not complete were not written"
 
 
 if __name__ == "__main__":  # pragma: no cover
