@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
+import errno
 import json
+import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
+import haplogen.evaluation
 from haplogen.errors import InputError
-from haplogen.evaluation import Evaluation, evaluate, metrics_document, summary_table, write_outputs
+from haplogen.evaluation import evaluate
 from haplogen.haplotypes import Haplotypes
-from haplogen.metrics.base import METRICS
+from haplogen.metrics.base import MetricSpec
 from haplogen.privacy import PRIVACY_METRICS
 from haplogen.provenance import input_record
+from haplogen.report import metrics_document, summary_table, write_outputs
+from haplogen.report import outputs as outputs_module
+from haplogen.results import Evaluation
+from haplogen.statistics import Measurement, register_statistic, registered_statistics, unregister_statistic
+
+#: the keys of metrics.json's "statistics" before the statistics became a registry (haplogen 0.1)
+FIDELITY_KEYS = {"af_r", "af_rmse", "af_fixed", "af_lost", "ld_r", "pairwise_w1", "pca_w1_pc1", "pca_w1_pc2",
+                 "aats", "aats_strict", "aa_truth", "aa_syn", "three_point_r_random", "three_point_r_1",
+                 "three_point_r_4", "three_point_r_16", "three_point_r_64", "exact_copies", "pop_af_r_mean",
+                 "fst_r"}
+
+
+def check_values(ev: Evaluation, undefined: set[tuple[str, str]] = frozenset()) -> None:
+    """Every value is finite and within its spec's range, except the (set, key) pairs named undefined.
+
+    The slow obvious check: one value at a time, NaN refused unless the caller says why it is
+    expected (a spacing that does not fit, a population without synthetic haplotypes).
+    """
+    for name in ev.synthetic_names:
+        assert set(ev.metrics[name]) == set(ev.specs), name
+        for key, value in ev.metrics[name].items():
+            if (name, key) in undefined:
+                assert math.isnan(value), (name, key, value)
+                continue
+            assert math.isfinite(value), f"{key} of {name} is {value}, a value that is defined here"
+            low, high = ev.specs[key].range
+            assert low - 1e-9 <= value <= high + 1e-9, (name, key, value)
 
 
 def _unlabelled(h: Haplotypes) -> Haplotypes:
@@ -56,17 +87,15 @@ def test_evaluate_measures_every_statistic(evaluation, sim_pair):
     ev, messages = evaluation
     real, other = sim_pair
     assert ev.real_name == "real" and ev.synthetic_names == ["other", "copies"]
-    expected = {"af_r", "af_rmse", "af_fixed", "af_lost", "ld_r", "pairwise_w1", "pca_w1_pc1", "pca_w1_pc2",
-                "aats", "aats_strict", "aa_truth", "aa_syn", "three_point_r_random", "three_point_r_1",
-                "exact_copies", "pop_af_r_mean", "fst_r"}
-    assert expected <= set(ev.specs)
-    assert list(ev.specs) == [k for k in METRICS if k in ev.specs]  # registry order
-    for name in ev.synthetic_names:
-        assert set(ev.metrics[name]) == set(ev.specs)
-        for key, value in ev.metrics[name].items():
-            low, high = ev.specs[key].range
-            assert np.isnan(value) or low - 1e-9 <= value <= high + 1e-9, (name, key, value)
+    # 300 sites: spacings 256 and 1024 do not fit (2 s >= 300) and are left out
+    assert set(ev.specs) == FIDELITY_KEYS
+    order = [spec.key for s in registered_statistics() for spec in s.specs]
+    assert list(ev.specs) == [k for k in order if k in ev.specs]  # registry order
+    check_values(ev)
     assert ev.privacy is None
+    assert list(ev.skipped) == ["privacy"] and "no holdout set was given" in ev.skipped["privacy"]
+    assert [n for n, r in ev.results.items() if r.ran] == [
+        "allele_frequency", "ld", "pca", "pairwise", "three_point", "aats", "exact_copies", "population"]
     # one progress line per statistic and set
     for stage in ("allele frequencies: other", "LD r² over all pairs of sites: copies", "PCA", "AATS (2 subsamples): other",
                   "populations: copies", "3-point correlations: other", "pairwise distances: other"):
@@ -87,24 +116,26 @@ def test_values_agree_with_independent_computations(evaluation, sim_pair):
     # a set of real haplotypes scores AATS below 0.5 (copying); a disjoint real set near 0.5
     assert ev.metrics["copies"]["aats"] < 0.4 < ev.metrics["other"]["aats"] < 0.6
     # the LD window matches ld_r2 on the same columns, computed independently with numpy
-    columns = ev.details["real"]["ld_window"]["columns"]
-    x = real.matrix[:, columns[:20]].astype(float)
+    ld = ev.result("ld")
+    x = real.matrix[:, ld.window[:20]].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.corrcoef(x, rowvar=False) ** 2
-    np.testing.assert_allclose(ev.details["real"]["ld_window"]["r2"][:20, :20], expected, atol=1e-5)
+    np.testing.assert_allclose(ld.window_r2["real"][:20, :20], expected, atol=1e-5)
 
 
-def test_evaluation_details_hold_arrays_for_figures(evaluation):
+def test_each_statistic_keeps_its_typed_result_for_the_figures(evaluation):
     ev, _ = evaluation
-    real = ev.details["real"]
-    assert real["pca"]["real_coords"].shape[0] == sum(1 for _ in real["population"])
-    assert set(real["pca"]["syn_coords"]) == {"other", "copies"}
-    assert real["ld_window"]["r2"].shape == (real["ld_window"]["columns"].size,) * 2
-    for name in ev.synthetic_names:
-        d = ev.details[name]
-        assert {"allele_frequency", "ld", "ld_decay", "ld_window", "pairwise", "three_point", "aats",
-                "exact_copies", "population"} <= set(d)
-        assert d["aats"]["d_rr"].shape == d["aats"]["d_sr"].shape
+    pca = ev.result("pca")
+    assert pca.pca["real_coords"].shape[0] == pca.real_population.shape[0]
+    assert set(pca.pca["syn_coords"]) == {"other", "copies"}
+    ld = ev.result("ld")
+    assert set(ld.window_r2) == set(ld.decay) == {"real", "other", "copies"}
+    assert ld.window_r2["other"].shape == (ld.window.size,) * 2 == (ld.window_position.size,) * 2
+    for statistic in ("allele_frequency", "pairwise", "three_point", "aats", "exact_copies", "population"):
+        assert set(ev.result(statistic).comparisons) == {"other", "copies"}, statistic
+    aats = ev.result("aats").comparisons["other"]
+    assert aats["d_rr"].shape == aats["d_sr"].shape
+    assert ev.result("privacy") is None and ev.result("no such statistic") is None
 
 
 def test_evaluate_is_reproducible_from_its_seed(evaluation, sim_pair):
@@ -137,9 +168,13 @@ def test_metrics_json_schema(evaluation, tmp_path):
         assert set(entry["values"]) == {"other", "copies"}
         for name, value in entry["values"].items():
             assert value is None if np.isnan(ev.metrics[name][key]) else value == pytest.approx(ev.metrics[name][key])
+    assert set(doc["statistics"]) == FIDELITY_KEYS  # the keys of haplogen 0.1
     assert doc["statistics"]["pairwise_w1"]["range"] == [0.0, None]  # infinity is null
+    assert doc["statistics"]["pairwise_w1"]["bands"] is None and doc["statistics"]["af_r"]["bands"] == [0.01, 0.05]
     assert doc["statistics"]["aats"]["goal_text"] == "target 0.5"
     assert doc["privacy"] is None
+    assert doc["skipped"] == {"privacy": ev.skipped["privacy"]}
+    assert doc["provenance"]["parameters"]["ld_window_sites"] == ev.result("ld").window.size
     assert any("3-point" in note for note in doc["notes"])
     prov = doc["provenance"]
     assert prov["seed"] == 5 and prov["command"][:2] == ["haplogen", "evaluate"]
@@ -186,10 +221,12 @@ def test_labels_are_applied_to_an_unlabelled_real_set(three_way):
     unlabelled = _unlabelled(train)
     ev = evaluate(unlabelled, {"other": three_way["other"]}, labels=labels, aats_repeats=1)
     assert "fst_r" in ev.metrics["other"]
-    assert sorted(set(ev.details["real"]["population"])) == ["CEU", "CHB", "YRI"]
+    assert sorted(set(ev.result("pca").real_population)) == ["CEU", "CHB", "YRI"]
+    assert ev.result("population").comparisons["other"]["populations"] == ["CEU", "CHB", "YRI"]
     no_labels = evaluate(unlabelled, {"other": three_way["other"]}, aats_repeats=1)
-    assert "fst_r" not in no_labels.metrics["other"]
-    assert any("No population labels" in note for note in no_labels.notes)
+    assert "fst_r" not in no_labels.metrics["other"] and "fst_r" not in no_labels.specs
+    assert no_labels.skipped["population"] == (
+        "Populations skipped: the real set carries no population labels (pass a samples table with --labels).")
     with pytest.raises(InputError, match=r"none of the 150 individuals of the real set is in the labels table"):
         evaluate(unlabelled, {"other": three_way["other"]}, labels={"nobody": ("X", "Y")})
 
@@ -244,3 +281,116 @@ def test_unbalanced_aats_halves_are_flagged(sim_pair):
     assert any("read the two halves" in note and "more dispersed" in note for note in ev.notes)
     honest = evaluate(real, {"other": other}, aats_repeats=1, seed=0)
     assert not any("read the two halves" in note for note in honest.notes)
+
+
+# ---------------------------------------------------------------------------- the registry, from outside
+@pytest.fixture
+def broken_statistic():
+    """A statistic (registered for one test) whose value is NaN where it is defined: a bug to catch."""
+
+    def compute(ctx):
+        return Measurement({n: {"broken_af_gap": float("nan")} for n in ctx.synthetic})
+
+    yield register_statistic(
+        "broken", title="Broken", compute=compute, order=99,
+        specs=[MetricSpec("broken_af_gap", "broken gap", "min", 0.0, (0.0, 1.0), "a gap that is always defined")],
+    )
+    unregister_statistic("broken")
+
+
+def test_the_value_check_fails_on_nan_where_a_value_is_defined(sim_pair, broken_statistic):
+    real, other = sim_pair
+    ev = evaluate(real, {"other": other}, statistics=["allele_frequency", "broken"], aats_repeats=1)
+    assert math.isnan(ev.metrics["other"]["broken_af_gap"]) and math.isfinite(ev.metrics["other"]["af_r"])
+    with pytest.raises(AssertionError, match="broken_af_gap of other is nan, a value that is defined here"):
+        check_values(ev)
+    check_values(ev, undefined={("other", "broken_af_gap")})  # passes only when the NaN is expected
+    with pytest.raises(AssertionError):
+        check_values(ev, undefined={("other", "af_r")})  # and an expected NaN must be NaN
+
+
+def test_statistics_can_be_chosen_switched_off_and_opted_in(sim_pair, broken_statistic):
+    real, other = sim_pair
+    calls = []
+
+    def compute(ctx):
+        calls.append(ctx.option("slow", "level"))
+        return Measurement({n: {"slow_value": 0.5} for n in ctx.synthetic})
+
+    register_statistic("slow", title="Slow one", compute=compute, default=False, order=98,
+                       specs=[MetricSpec("slow_value", "slow value", "target", 0.5, (0.0, 1.0), "an opt-in value")])
+    try:
+        ev = evaluate(real, {"other": other}, exclude=["ld", "pca", "pairwise", "three_point", "aats", "population",
+                                                        "broken"], aats_repeats=1)
+        assert calls == [] and "slow_value" not in ev.specs
+        assert ev.skipped["slow"] == ("Slow one skipped: off unless asked for by name "
+                                      "(evaluate(..., statistics=[..., 'slow'])).")
+        assert ev.skipped["ld"] == "Linkage disequilibrium skipped: switched off (exclude='ld')."
+        assert set(ev.specs) == {"af_r", "af_rmse", "af_fixed", "af_lost", "exact_copies"}
+        asked = evaluate(real, {"other": other}, statistics=["slow", "privacy"], options={"slow": {"level": 3}})
+        assert calls == [3] and asked.metrics["other"] == {"slow_value": 0.5}
+        assert asked.skipped["allele_frequency"].startswith("Allele frequencies skipped: not among the statistics")
+        assert "no holdout set was given" in asked.skipped["privacy"]  # asked for, but its need is unmet
+        assert asked.provenance["parameters"]["statistics"] == ["slow"]
+        assert asked.provenance["parameters"]["options"] == {"slow": {"level": 3}}
+    finally:
+        unregister_statistic("slow")
+    with pytest.raises(InputError, match=r"^unknown statistic 'imputation'; choose among allele_frequency, ld, "):
+        evaluate(real, {"other": other}, statistics=["imputation"])
+    with pytest.raises(InputError, match=r"take a list of names, found a string"):
+        evaluate(real, {"other": other}, exclude="ld")
+
+
+def test_a_statistic_must_return_what_it_declared(sim_pair):
+    real, other = sim_pair
+    register_statistic("undeclared", title="Undeclared", compute=lambda ctx: Measurement({"other": {"nope": 1.0}}))
+    register_statistic("untyped", title="Untyped", compute=lambda ctx: {"other": {"nope": 1.0}})
+    try:
+        with pytest.raises(ValueError, match=r"statistic 'undeclared' reported \['nope'\] without a MetricSpec"):
+            evaluate(real, {"other": other}, statistics=["undeclared"])
+        with pytest.raises(TypeError, match=r"statistic 'untyped' returned dict; its compute function must return"):
+            evaluate(real, {"other": other}, statistics=["untyped"])
+    finally:
+        unregister_statistic("undeclared")
+        unregister_statistic("untyped")
+
+
+def test_write_outputs_is_all_or_nothing(evaluation, tmp_path, monkeypatch):
+    """A full disk on the second file leaves the previous metrics.json and report.html as they were."""
+    ev, _ = evaluation
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("old metrics\n")
+    (out / "report.html").write_text("old report\n")
+    real_write = outputs_module._write_text
+    calls = []
+
+    def disk_full_on_second_write(path, text):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, text)
+
+    monkeypatch.setattr(outputs_module, "_write_text", disk_full_on_second_write)
+    with pytest.raises(OSError) as raised:
+        write_outputs(ev, out)
+    assert raised.value.errno == errno.ENOSPC and calls == ["metrics.json", "report.html"]
+    assert (out / "metrics.json").read_text() == "old metrics\n"
+    assert (out / "report.html").read_text() == "old report\n"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]  # no temporary left
+    # into a new folder: nothing at all
+    calls.clear()
+    with pytest.raises(OSError):
+        write_outputs(ev, tmp_path / "new")
+    assert list((tmp_path / "new").iterdir()) == []
+    # and once the disk has room, both are replaced
+    monkeypatch.setattr(outputs_module, "_write_text", real_write)
+    paths = write_outputs(ev, out)
+    assert json.loads(paths["metrics"].read_text())["schema"] == "haplogen.evaluation/1"
+    assert paths["report"].read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]
+
+
+def test_the_module_example_runs():
+    result = doctest.testmod(haplogen.evaluation, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0

@@ -10,6 +10,7 @@ import pytest
 from haplogen.errors import InputError
 from haplogen.metrics import METRICS, MetricSpec, register_metric
 from haplogen.metrics.base import as_haplotype_matrix, check_same_sites, pearson_r
+from haplogen.statistics import load_statistics
 
 EXPECTED_KEYS = {
     "af_r": "max", "af_rmse": "min", "af_fixed": "min", "af_lost": "min", "ld_r": "max",
@@ -22,6 +23,7 @@ EXPECTED_KEYS = {
 
 
 def test_registry_has_every_fidelity_key_with_its_goal():
+    load_statistics()  # the built-in statistics declare the specs
     for key, goal in EXPECTED_KEYS.items():
         assert METRICS[key].key == key
         assert METRICS[key].goal == goal
@@ -37,7 +39,10 @@ def test_spec_validation_and_registration():
         MetricSpec("x", "x", "best", None, (0, 1), "x")
     with pytest.raises(ValueError, match="no target value"):
         MetricSpec("x", "x", "target", None, (0, 1), "x")
+    with pytest.raises(ValueError, match="grade bands but no target"):
+        MetricSpec("x", "x", "max", None, (0, 1), "x", bands=(0.1, 0.2))
     # the same spec again is fine; a different one under a taken key is not
+    load_statistics()
     register_metric(METRICS["af_r"])
     with pytest.raises(ValueError, match="already registered"):
         register_metric(MetricSpec("af_r", "other", "min", 0.0, (0, 1), "x"))
@@ -74,3 +79,26 @@ def test_metrics_do_not_import_torch():
     code = "import sys, haplogen.metrics; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_goal_text_and_grade_come_from_the_spec():
+    spec = MetricSpec("r", "r", "max", 1.0, (-1.0, 1.0), "a correlation", bands=(0.01, 0.05))
+    assert spec.goal_text == "higher (best 1)"
+    assert MetricSpec("d", "d", "min", None, (0.0, math.inf), "a distance").goal_text == "lower"
+    assert MetricSpec("a", "a", "target", 0.5, (0.0, 1.0), "an accuracy").goal_text == "target 0.5"
+    # deviation from the target, compared with (good, fair), bounds included (exact binary fractions)
+    wide = MetricSpec("w", "w", "max", 1.0, (-1.0, 1.0), "a correlation", bands=(0.25, 0.5))
+    assert [wide.grade(v) for v in (1.0, 0.75, 0.625, 0.5, 0.375, float("nan"), float("inf"), "n/a")] == [
+        "good", "good", "fair", "fair", "poor", "", "", ""]
+    assert [spec.grade(v) for v in (0.995, 0.97, 0.9)] == ["good", "fair", "poor"]
+    assert MetricSpec("d", "d", "min", 0.0, (0.0, math.inf), "no bands").grade(0.0) == ""
+
+
+def test_importing_the_metrics_registers_no_statistic_and_no_figure_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, haplogen.metrics, haplogen.statistics, haplogen.evaluation; "
+            "from haplogen.metrics import METRICS; print(len(METRICS), 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "False"]

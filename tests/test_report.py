@@ -12,12 +12,22 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from haplogen.evaluation import Evaluation, evaluate
+from haplogen.evaluation import evaluate
 from haplogen.haplotypes import Haplotypes
-from haplogen.metrics.base import METRICS
+from haplogen.metrics.base import METRICS, MetricSpec
 from haplogen.provenance import input_record
 from haplogen.report import figures as F
-from haplogen.report.html import _privacy_section, build_figures, grade, render_report
+from haplogen.report import write_outputs
+from haplogen.report.html import _privacy_section, build_figures, render_report
+from haplogen.results import Evaluation
+from haplogen.statistics import (
+    FigureSpec,
+    Measurement,
+    load_statistics,
+    program,
+    register_statistic,
+    unregister_statistic,
+)
 
 ODD_NAME = "gan <v2> & co"
 
@@ -108,29 +118,33 @@ def test_notes_and_provenance_footer(page, audited):
 def test_report_without_holdout_or_labels(sim_pair):
     real, other = sim_pair
     ev = evaluate(_unlabelled(real), {"other": _unlabelled(other)}, aats_repeats=1)
-    names = [name for name, _, _ in build_figures(ev)]
+    names = [name for name, _, _, _ in build_figures(ev)]
     assert names == ["allele-frequency", "ld-window-other", "ld-decay", "pca", "pairwise-distances", "three-point", "aats"]
     assert "no privacy audit was run" in _privacy_section(ev)
+    page = render_report(ev)
+    skipped = page[page.index('<section id="skipped">'):page.index('<section id="notes">')]
+    for name, reason in ev.skipped.items():
+        assert f'<li data-statistic="{name}">{html.escape(reason)}</li>' in skipped
+    assert set(ev.skipped) == {"population", "privacy"}
 
 
 # ---------------------------------------------------------------------------- figure functions
 def test_figure_functions_draw_into_given_axes(audited):
     fig = Figure()
     ax = fig.add_subplot()
-    real_r2 = audited.details["real"]["ld_window"]["r2"]
-    assert F.plot_ld_heatmap(real_r2, audited.details["rbm"]["ld_window"]["r2"], name="rbm", ax=ax) is fig
+    ld = audited.result("ld")
+    assert F.plot_ld_heatmap(ld.window_r2["real"], ld.window_r2["rbm"], name="rbm", ax=ax) is fig
     fig2 = Figure()
     ax2 = fig2.add_subplot()
     assert F.plot_privacy_roc(audited.privacy, ax=ax2) is fig2
     assert len(ax2.lines) == 1 + len(audited.privacy)  # chance line + one curve per set
     fig3 = Figure()
     axes = fig3.subplots(1, 2)
-    assert F.plot_allele_frequency({n: audited.details[n]["allele_frequency"] for n in ("rbm", ODD_NAME)},
-                                   axes=axes) is fig3
+    comparisons = audited.result("allele_frequency").comparisons
+    assert F.plot_allele_frequency(comparisons, axes=axes) is fig3
     assert "r = " in axes[0].get_title()
     with pytest.raises(ValueError, match="this figure needs 2 axes, found 1"):
-        F.plot_allele_frequency({n: audited.details[n]["allele_frequency"] for n in ("rbm", ODD_NAME)},
-                                axes=[axes[0]])
+        F.plot_allele_frequency(comparisons, axes=[axes[0]])
 
 
 def test_ld_heatmap_puts_real_below_and_synthetic_above():
@@ -150,11 +164,109 @@ def test_figure_to_data_uri_is_a_png():
 
 
 def test_grade_bands():
+    load_statistics()
     af = METRICS["af_r"]
-    assert grade("af_r", 0.995, af) == "good"
-    assert grade("af_r", 0.97, af) == "fair"
-    assert grade("af_r", 0.90, af) == "poor"
-    assert grade("af_r", float("nan"), af) == ""
-    assert grade("aats", 0.61, METRICS["aats"]) == "poor"  # the mode-collapsed GAN of the paper
-    assert grade("aats", 0.55, METRICS["aats"]) == "fair"  # the paper's RBM
-    assert grade("pairwise_w1", 3.0, METRICS["pairwise_w1"]) == ""  # no absolute scale
+    assert af.grade(0.995) == "good"
+    assert af.grade(0.97) == "fair"
+    assert af.grade(0.90) == "poor"
+    assert af.grade(float("nan")) == "" and af.grade(None) == ""
+    assert METRICS["aats"].grade(0.61) == "poor"  # the mode-collapsed GAN of the paper
+    assert METRICS["aats"].grade(0.55) == "fair"  # the paper's RBM
+    assert METRICS["pairwise_w1"].grade(3.0) == ""  # no absolute scale
+    assert METRICS["exact_copies"].grade(0) == "good" and METRICS["exact_copies"].grade(1) == "poor"
+
+
+# ---------------------------------------------------------------------------- a statistic from outside
+TOY_HOW_TO_READ = "Toy bars: the share of allele 1 in each set; the bars should be alike."
+
+
+@pytest.fixture
+def toy_statistic():
+    """One registration, in this test only: a value, a figure and its how-to-read text."""
+
+    @dataclasses.dataclass(frozen=True)
+    class ToyResult:
+        means: dict[str, float]
+
+    def compute(ctx):
+        means = {ctx.real_name: float(ctx.real.matrix.mean())}
+        means.update({n: float(h.matrix.mean()) for n, h in ctx.synthetic.items()})
+        return Measurement({n: {"toy_mean_gap": abs(means[n] - means[ctx.real_name])} for n in ctx.synthetic},
+                           result=ToyResult(means), notes=["Toy statistic: mean of the whole matrix."])
+
+    def draw(result):
+        fig = Figure(figsize=(4, 3))
+        fig.add_subplot().bar(list(result.means), list(result.means.values()))
+        return fig
+
+    yield register_statistic(
+        "toy", title="Toy", compute=compute, order=55,
+        specs=[MetricSpec("toy_mean_gap", "toy mean gap", "min", 0.0, (0.0, 1.0),
+                          "difference of the mean allele-1 share", bands=(0.01, 0.05))],
+        figures=[FigureSpec("toy-bars", "Toy bars", draw, TOY_HOW_TO_READ)],
+    )
+    unregister_statistic("toy")
+
+
+def test_one_registration_adds_a_statistic_to_metrics_json_and_the_report(sim_pair, toy_statistic, tmp_path):
+    import json
+
+    real, other = sim_pair
+    ev = evaluate(real, {"other": _unlabelled(other)}, aats_repeats=1,
+                  statistics=["allele_frequency", "three_point", "aats", "toy"])
+    paths = write_outputs(ev, tmp_path)
+    doc = json.loads(paths["metrics"].read_text())
+    toy = doc["statistics"]["toy_mean_gap"]
+    gap = abs(other.matrix.mean() - real.matrix.mean())
+    assert toy["values"]["other"] == pytest.approx(gap) and toy["goal_text"] == "lower (best 0)"
+    assert toy["bands"] == [0.01, 0.05]
+    assert "Toy statistic: mean of the whole matrix." in doc["notes"]
+    assert list(doc["statistics"]).index("toy_mean_gap") > list(doc["statistics"]).index("three_point_r_1")
+    page = paths["report"].read_text()
+    images = re.findall(r'data-figure="([^"]+)"', page)
+    assert images == ["allele-frequency", "three-point", "toy-bars", "aats"]  # in registered order
+    section = page[page.index('<section id="toy-bars">'):]
+    section = section[:section.index("</section>")]
+    assert "<h2>Toy bars</h2>" in section and html.escape(TOY_HOW_TO_READ) in section
+    uri = re.search(r'src="(data:image/png;base64,[^"]+)"', section).group(1)
+    assert _png_size(base64.b64decode(uri.split(",", 1)[1]))[0] > 100
+    summary = page[page.index('<table id="summary">'):page.index("</table>")]
+    assert ">toy mean gap<" in summary and f"{gap:.4f}" in summary
+
+
+def test_a_statistic_whose_needs_are_unmet_is_skipped_and_says_why(sim_pair, tmp_path):
+    import json
+
+    real, other = sim_pair
+    ran = []
+    register_statistic("imputation_toy", title="Imputation r²", compute=lambda ctx: ran.append(1),
+                       needs=[program("no-such-imputation-program-xyz", "install it first")], order=90)
+    try:
+        ev = evaluate(real, {"other": other}, statistics=["allele_frequency", "imputation_toy"], aats_repeats=1)
+    finally:
+        unregister_statistic("imputation_toy")
+    reason = ("Imputation r² skipped: the program no-such-imputation-program-xyz is not on the PATH "
+              "(install it first).")
+    assert ran == [] and ev.skipped["imputation_toy"] == reason
+    paths = write_outputs(ev, tmp_path)
+    assert json.loads(paths["metrics"].read_text())["skipped"]["imputation_toy"] == reason
+    assert html.escape(reason) in paths["report"].read_text()
+
+
+def test_registrations_that_would_collide_are_refused():
+    load_statistics()
+    noop = lambda ctx: Measurement({})  # noqa: E731
+    with pytest.raises(ValueError, match=r"a statistic named 'ld' is already registered"):
+        register_statistic("ld", title="LD again", compute=noop)
+    with pytest.raises(ValueError, match=r"reports \['af_r'\], already reported by statistic 'allele_frequency'"):
+        register_statistic("af_again", title="AF", compute=noop, specs=[METRICS["af_r"]])
+    with pytest.raises(ValueError, match=r"draws a figure named \['pca'\], already drawn by 'pca'"):
+        register_statistic("pca_again", title="PCA", compute=noop,
+                           figures=[FigureSpec("pca", "PCA", lambda r: Figure(), "how to read it")])
+    with pytest.raises(ValueError, match=r"figure name must hold only letters, digits and '-'"):
+        FigureSpec("no spaces", "x", lambda r: Figure(), "text")
+    with pytest.raises(ValueError, match=r"every spec must be a MetricSpec, found str"):
+        register_statistic("typo", title="Typo", compute=noop, specs=["af_r"])
+    with pytest.raises(ValueError, match=r"bands must be \(good, fair\) with 0 <= good <= fair"):
+        MetricSpec("x", "x", "max", 1.0, (0, 1), "x", bands=(0.2, 0.1))
+    assert "af_again" not in [s for s in METRICS]

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from haplogen.evaluation import evaluate, write_outputs
+from haplogen.evaluation import evaluate
+from haplogen.report import write_outputs
 from haplogen.haplotypes import Haplotypes
 
 

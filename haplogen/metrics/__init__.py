@@ -2,8 +2,10 @@
 
 One function per statistic, pure numpy / scipy / scikit-learn on plain uint8 0/1 matrices of
 shape ``(n_haplotypes, n_sites)`` (``Haplotypes.matrix``); each returns a dict of floats and
-numpy arrays. Every scalar statistic is described in :data:`METRICS` (goal, range, label).
-All statistics work blockwise, so that 10,000 x 10,000 sets fit in a few GB.
+numpy arrays. The evaluation runs them through the registrations of
+:mod:`haplogen.statistics`, which declare each scalar's :class:`MetricSpec` (goal, range,
+label, grade bands) and add it to :data:`METRICS`. All statistics work blockwise, so that
+10,000 x 10,000 sets fit in a few GB.
 """
 
 from .aats import accuracy_from_distances, adversarial_accuracy

@@ -1,10 +1,10 @@
-"""What every fidelity statistic shares: the metric registry and input checks.
+"""What every fidelity statistic shares: the description of a scalar statistic and input checks.
 
-Each scalar statistic that :mod:`haplogen.metrics` computes is described once, here, by a
-:class:`MetricSpec`: its goal (maximise, minimise or reach a target), its range and a one-line
-description. A report renders any registered metric from its spec, without special cases
-(the habit of SDMetrics). Other parts of haplogen (the privacy audit) add their own keys with
-:func:`register_metric`.
+Each scalar value that an evaluation reports is described by a :class:`MetricSpec`: its goal
+(maximise, minimise or reach a target), its range, its grade bands and a one-line
+description, so that a report renders and grades any value without special cases (the habit
+of SDMetrics). The specs are declared with the statistic that produces them
+(:func:`haplogen.statistics.register_statistic`), which adds them to :data:`METRICS`.
 
 The statistics take plain 0/1 matrices of shape ``(n_haplotypes, n_sites)``; the helpers
 below check and normalise them once, so that every statistic reports the same one-line
@@ -53,6 +53,10 @@ class MetricSpec:
         One sentence saying what is measured.
     unit
         Unit of the value (``"sites"`` for Hamming distances); empty when unitless.
+    bands
+        ``(good, fair)``: the largest deviation from :attr:`target` graded "good", and the
+        largest graded "fair" (beyond: "poor"). None for a statistic without an absolute
+        scale (a Wasserstein distance in sites), which is never graded: compare sets instead.
     """
 
     key: str
@@ -62,6 +66,7 @@ class MetricSpec:
     range: tuple[float, float]
     description: str
     unit: str = ""
+    bands: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.goal not in ("max", "min", "target"):
@@ -71,9 +76,52 @@ class MetricSpec:
         low, high = self.range
         if not low <= high:
             raise ValueError(f"metric {self.key!r}: range must be (low, high), found {self.range}")
+        if self.bands is not None:
+            if self.target is None:
+                raise ValueError(
+                    f"metric {self.key!r} has grade bands but no target to measure the deviation from; "
+                    "give a target or drop the bands"
+                )
+            good, fair = self.bands
+            if not 0 <= good <= fair:
+                raise ValueError(
+                    f"metric {self.key!r}: bands must be (good, fair) with 0 <= good <= fair, "
+                    f"found {self.bands}"
+                )
+
+    @property
+    def goal_text(self) -> str:
+        """The goal in a few words: ``"higher (best 1)"``, ``"lower (best 0)"``, ``"target 0.5"``."""
+        best = f" (best {self.target:g})" if self.target is not None else ""
+        if self.goal == "max":
+            return "higher" + best
+        if self.goal == "min":
+            return "lower" + best
+        return f"target {self.target:g}"
+
+    def grade(self, value: Any) -> str:
+        """``"good"``, ``"fair"``, ``"poor"`` or ``""`` (not graded, or no value) for one value.
+
+        The deviation ``|value - target|`` is compared with :attr:`bands`.
+        """
+        if self.bands is None or self.target is None:
+            return ""
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return ""
+        if not np.isfinite(v):
+            return ""
+        good, fair = self.bands
+        deviation = abs(v - float(self.target))
+        if deviation <= good:
+            return "good"
+        return "fair" if deviation <= fair else "poor"
 
 
-#: every registered scalar statistic, by key
+#: every registered scalar statistic, by key; filled by
+#: :func:`haplogen.statistics.register_statistic` (the built-in statistics are registered by
+#: :func:`haplogen.statistics.load_statistics`, which :func:`haplogen.evaluation.evaluate` calls)
 METRICS: dict[str, MetricSpec] = {}
 
 
@@ -84,59 +132,12 @@ def register_metric(spec: MetricSpec) -> MetricSpec:
     """
     existing = METRICS.get(spec.key)
     if existing is not None and existing != spec:
-        raise ValueError(f"metric {spec.key!r} is already registered with a different spec")
+        raise ValueError(
+            f"metric {spec.key!r} is already registered with a different spec; give the new "
+            "statistic's value another key"
+        )
     METRICS[spec.key] = spec
     return spec
-
-
-_INF = float("inf")
-
-for _spec in [
-    MetricSpec("af_r", "allele frequency r", "max", 1.0, (-1.0, 1.0),
-               "Pearson r of the per-site frequency of allele 1, real vs artificial"),
-    MetricSpec("af_rmse", "allele frequency RMSE", "min", 0.0, (0.0, 1.0),
-               "root mean squared difference of per-site allele-1 frequencies"),
-    MetricSpec("af_fixed", "sites fixed in artificial", "min", 0.0, (0.0, _INF),
-               "sites polymorphic in the real set where every artificial haplotype carries allele 1",
-               "sites"),
-    MetricSpec("af_lost", "sites lost in artificial", "min", 0.0, (0.0, _INF),
-               "sites polymorphic in the real set where no artificial haplotype carries allele 1",
-               "sites"),
-    MetricSpec("ld_r", "LD r", "max", 1.0, (-1.0, 1.0),
-               "Pearson r of r² over all site pairs polymorphic in both sets, real vs artificial"),
-    MetricSpec("pairwise_w1", "pairwise distance W1", "min", 0.0, (0.0, _INF),
-               "1-Wasserstein distance between within-real and within-artificial pairwise "
-               "Hamming distance distributions", "sites"),
-    MetricSpec("pca_w1_pc1", "PC1 W1", "min", 0.0, (0.0, _INF),
-               "1-Wasserstein distance between real and artificial coordinates on PC1 of the real set"),
-    MetricSpec("pca_w1_pc2", "PC2 W1", "min", 0.0, (0.0, _INF),
-               "1-Wasserstein distance between real and artificial coordinates on PC2 of the real set"),
-    MetricSpec("aats", "AATS", "target", 0.5, (0.0, 1.0),
-               "nearest-neighbour adversarial accuracy (Yale et al. 2020), ties counted 1/2"),
-    MetricSpec("aats_strict", "AATS (strict)", "target", 0.5, (0.0, 1.0),
-               "nearest-neighbour adversarial accuracy with ties counted 0, as in Yelmen et al. 2021"),
-    MetricSpec("aa_truth", "AA truth", "target", 0.5, (0.0, 1.0),
-               "share of real haplotypes whose nearest artificial neighbour is farther than their "
-               "nearest real neighbour (ties 1/2)"),
-    MetricSpec("aa_syn", "AA synthetic", "target", 0.5, (0.0, 1.0),
-               "share of artificial haplotypes whose nearest real neighbour is farther than their "
-               "nearest artificial neighbour (ties 1/2)"),
-    MetricSpec("three_point_r_random", "3-point r (random)", "max", 1.0, (-1.0, 1.0),
-               "Pearson r of the connected 3-point correlation over random site triplets"),
-    *[
-        MetricSpec(f"three_point_r_{s}", f"3-point r (spacing {s})", "max", 1.0, (-1.0, 1.0),
-                   f"Pearson r of the connected 3-point correlation over triplets (i, i+{s}, i+{2 * s})")
-        for s in (1, 4, 16, 64, 256, 1024)
-    ],
-    MetricSpec("exact_copies", "exact copies", "min", 0.0, (0.0, _INF),
-               "artificial haplotypes identical to a real haplotype", "haplotypes"),
-    MetricSpec("pop_af_r_mean", "population allele frequency r", "max", 1.0, (-1.0, 1.0),
-               "mean over populations of the allele frequency Pearson r, real vs artificial"),
-    MetricSpec("fst_r", "Fst r", "max", 1.0, (-1.0, 1.0),
-               "Pearson r between the pairwise Hudson Fst matrices of the real and artificial populations"),
-]:
-    register_metric(_spec)
-del _spec
 
 
 def as_haplotype_matrix(x: Any, name: str = "haplotypes") -> np.ndarray:

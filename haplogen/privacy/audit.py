@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..metrics.aats import adversarial_accuracy
-from ..metrics.base import MetricSpec, as_haplotype_matrix, register_metric
+from ..metrics.base import MetricSpec, as_haplotype_matrix
 from ..metrics.distance import hamming_distances
 
 __all__ = [
@@ -48,7 +48,9 @@ __all__ = [
     "nearest_with_index",
 ]
 
-#: how each privacy statistic is read (same fields as the fidelity statistics' specs)
+#: how each privacy statistic is read (same fields as the fidelity statistics' specs); the
+#: privacy statistic of :mod:`haplogen.statistics.privacy` reports them. No grade bands: the
+#: verdict (:func:`privacy_verdict`) grades them, with limits that depend on the set sizes
 PRIVACY_METRICS: dict[str, MetricSpec] = {
     "privacy_loss": MetricSpec(
         key="privacy_loss",
@@ -105,9 +107,6 @@ PRIVACY_METRICS: dict[str, MetricSpec] = {
         unit="haplotypes",
     ),
 }
-for _spec in PRIVACY_METRICS.values():
-    register_metric(_spec)
-del _spec
 
 
 @dataclass(frozen=True)

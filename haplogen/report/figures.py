@@ -1,7 +1,7 @@
 """Figures of the evaluation report (matplotlib, Agg backend, no pyplot state).
 
 Every function takes the result dicts of :mod:`haplogen.metrics` / :mod:`haplogen.privacy`
-(the ``details`` of an :class:`~haplogen.evaluation.Evaluation`), draws into the axes it is
+(held by each statistic's typed result, :mod:`haplogen.statistics`), draws into the axes it is
 given (``ax=None`` / ``axes=None`` makes a new figure) and returns the
 :class:`~matplotlib.figure.Figure`. Figures are made with :class:`matplotlib.figure.Figure`
 directly, never with ``pyplot``, so that nothing is shown on screen and no global figure

@@ -2,10 +2,16 @@
 
 The page embeds every figure as a base64 PNG ``data:`` URI and carries its CSS inline: it
 opens offline, from an e-mail attachment or an air-gapped machine, and never loads anything
-from the network. From top to bottom: a summary table (each statistic, its goal and each
-set's value, coloured good / fair / poor), the privacy verdict of each set with the limits
-used, one section per statistic with its figure and how to read it, the notes on
+from the network. From top to bottom: a summary table (each value, its goal and each set's
+value, coloured good / fair / poor by the grade bands of its
+:class:`~haplogen.metrics.base.MetricSpec`), the privacy verdict of each set with the limits
+used, one section per figure of each statistic that ran (in the statistics' registered
+order) with its how-to-read text, the statistics that were skipped and why, the notes on
 subsampling, and a footer with the provenance (software, command, seed, input checksums).
+
+Nothing here knows a statistic by name except the privacy verdict: every figure comes from a
+:class:`~haplogen.statistics.registry.FigureSpec` of a statistic's registration, drawn from
+that statistic's own typed result.
 
 Each figure is an ``<img data-figure="name">``; a small inline script records, once the page
 has loaded, how many of them decoded (``document.body.dataset.figuresLoaded``) out of how many
@@ -16,69 +22,16 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..metrics.base import MetricSpec
+from ..results import Evaluation
 from . import figures as F
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..evaluation import Evaluation
-
-__all__ = ["render_report", "build_figures", "grade", "GRADE_BANDS"]
-
-#: allowed deviation from the target for a "good" and a "fair" grade, per statistic.
-#: Chosen from the reference figures of the 1000 Genomes 805-SNP benchmark: two halves of
-#: the real data reach allele frequency r 0.998, LD r 0.988 and AATS 0.49-0.50; the
-#: published RBM (0.994, 0.977, 0.55) is fair to good, the mode-collapsed GAN (AATS 0.61) poor.
-#: Statistics without an absolute scale (the Wasserstein distances, in sites) are not graded.
-GRADE_BANDS: dict[str, tuple[float, float]] = {
-    "af_r": (0.01, 0.05),
-    "af_rmse": (0.01, 0.03),
-    "af_fixed": (0.0, 5.0),
-    "af_lost": (0.0, 5.0),
-    "ld_r": (0.05, 0.15),
-    "aats": (0.05, 0.10),
-    "aats_strict": (0.06, 0.12),
-    "aa_truth": (0.05, 0.10),
-    "aa_syn": (0.05, 0.10),
-    "exact_copies": (0.0, 0.0),
-    "pop_af_r_mean": (0.02, 0.10),
-    "fst_r": (0.05, 0.15),
-    **{f"three_point_r_{s}": (0.10, 0.30) for s in ("random", "1", "4", "16", "64", "256", "1024")},
-}
-
-_HOW_TO_READ = {
-    "allele-frequency": "Each dot is a site: its allele-1 frequency in the real set (x) and in the synthetic set (y). "
-    "Dots on the diagonal are reproduced; r is the Pearson correlation (1 is perfect).",
-    "ld-window": "Linkage disequilibrium (r²) between the sites of one window: the real set below the diagonal, the "
-    "synthetic set above; a good model mirrors the blocks. The right panel shows synthetic minus real r² "
-    "(red: too much LD, blue: too little).",
-    "ld-decay": "Mean r² against the distance between sites: the synthetic curves should follow the real one; a "
-    "curve above it links distant sites too strongly, one below breaks haplotype blocks.",
-    "pca": "Haplotypes on the first two principal components of the real set; synthetic haplotypes are projected "
-    "on the same axes and should cover the same clusters in the same proportions. W1 is the Wasserstein "
-    "distance between real and synthetic coordinates (0 is perfect).",
-    "pairwise-distances": "Distribution of Hamming distances between pairs of haplotypes within the real set, "
-    "within the synthetic set and between them; a synthetic distribution shifted left means too little "
-    "diversity (mode collapse), shifted right means noise.",
-    "three-point": "Connected three-site correlations, real vs synthetic: left, the Pearson r for site triplets at "
-    "growing spacing (1 is perfect); then the random triplets of each set, one dot per triplet.",
-    "aats": "Distances of each haplotype to its nearest neighbour in its own set and in the other set. AATS near "
-    "0.5 means real and synthetic haplotypes are mutually indistinguishable by their nearest neighbour; "
-    "below 0.5 the model copies, above 0.5 it does not cover the real variation (bars: spread over subsamples).",
-    "population": "Left: allele frequency r per population (synthetic haplotypes assigned to populations by a "
-    "classifier trained on the real set when they carry no label). Right: pairwise Fst between populations "
-    "in the real and in the synthetic set; the matrices should look alike.",
-    "privacy-roc": "An attacker who holds the synthetic set guesses that a real haplotype was in the training set "
-    "when a synthetic haplotype lies close to it. The curve shows how well this works: on the diagonal "
-    "(AUC 0.5) the attacker learns nothing.",
-    "privacy-distances": "Distance of training and of holdout haplotypes to their nearest synthetic haplotype. If the "
-    "model memorised its training data, training haplotypes sit closer (the filled histogram shifts left); "
-    "the dotted line is the near-copy threshold.",
-}
+__all__ = ["render_report", "build_figures"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -119,27 +72,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "set"
 
 
-def grade(key: str, value: float, spec: MetricSpec) -> str:
-    """``"good"``, ``"fair"``, ``"poor"`` or ``""`` (not graded) for one statistic's value.
-
-    Parameters
-    ----------
-    key
-        Statistic key (``"af_r"``).
-    value
-        Its value.
-    spec
-        Its spec; the deviation from ``spec.target`` is compared with :data:`GRADE_BANDS`.
-    """
-    if key not in GRADE_BANDS or spec.target is None or value is None or not np.isfinite(value):
-        return ""
-    good, fair = GRADE_BANDS[key]
-    deviation = abs(float(value) - float(spec.target))
-    if deviation <= good:
-        return "good"
-    return "fair" if deviation <= fair else "poor"
-
-
 def _value_text(value: Any, spec: MetricSpec | None = None) -> str:
     try:
         v = float(value)
@@ -152,58 +84,33 @@ def _value_text(value: Any, spec: MetricSpec | None = None) -> str:
     return f"{v:.4f}"
 
 
-def _goal(spec: MetricSpec) -> str:
-    if spec.goal == "max":
-        return f"higher is better (best {spec.target:g})" if spec.target is not None else "higher is better"
-    if spec.goal == "min":
-        return f"lower is better (best {spec.target:g})" if spec.target is not None else "lower is better"
-    return f"closest to {spec.target:g}"
-
-
 # ---------------------------------------------------------------------------- figures
-def build_figures(ev: "Evaluation") -> list[tuple[str, str, Figure]]:
-    """Every figure of the report, as ``(name, section title, Figure)`` in page order."""
-    names = ev.synthetic_names
-    real = ev.details[ev.real_name]
-    out: list[tuple[str, str, Figure]] = []
+def build_figures(ev: Evaluation) -> list[tuple[str, str, str, Figure]]:
+    """Every figure of the report, in page order.
 
-    def add(name: str, title: str, make: Callable[[], Figure]) -> None:
-        out.append((name, title, make()))
-
-    add("allele-frequency", "Allele frequencies",
-        lambda: F.plot_allele_frequency({n: ev.details[n]["allele_frequency"] for n in names}))
-    for n in names:
-        def ld_window(n: str = n) -> Figure:
-            fig = Figure(figsize=(11, 4.6), layout="constrained")
-            ax1, ax2 = fig.subplots(1, 2)
-            F.plot_ld_heatmap(real["ld_window"]["r2"], ev.details[n]["ld_window"]["r2"], name=n,
-                              position=real["ld_window"]["position"], ax=ax1)
-            F.plot_ld_difference(real["ld_window"]["r2"], ev.details[n]["ld_window"]["r2"], name=n, ax=ax2)
-            return fig
-        add(f"ld-window-{_slug(n)}", f"Linkage disequilibrium: {n}", ld_window)
-    add("ld-decay", "LD decay",
-        lambda: F.plot_ld_decay({ev.real_name: real["ld_decay"], **{n: ev.details[n]["ld_decay"] for n in names}},
-                                real_name=ev.real_name))
-    groups = real.get("population")
-    if groups is not None and len(set(groups.tolist())) > 10 and real.get("super_population") is not None:
-        groups = real["super_population"]  # 26 colours do not read; 5 continental groups do
-    add("pca", "Principal components", lambda: F.plot_pca(real["pca"], real_population=groups))
-    add("pairwise-distances", "Pairwise distances",
-        lambda: F.plot_pairwise_distances({n: ev.details[n]["pairwise"] for n in names}))
-    add("three-point", "3-point correlations", lambda: F.plot_three_point({n: ev.details[n]["three_point"] for n in names}))
-    add("aats", "Nearest-neighbour adversarial accuracy (AATS)",
-        lambda: F.plot_aats({n: ev.details[n]["aats"] for n in names}))
-    if all(ev.details[n].get("population") for n in names):
-        add("population", "Populations", lambda: F.plot_population({n: ev.details[n]["population"] for n in names}))
-    if ev.privacy is not None:
-        add("privacy-roc", "Privacy: membership inference", lambda: F.plot_privacy_roc(ev.privacy))
-        add("privacy-distances", "Privacy: distance to the nearest synthetic haplotype",
-            lambda: F.plot_privacy_distances(ev.privacy))
+    Returns
+    -------
+    list of (name, title, how to read, Figure)
+        One entry per :class:`~haplogen.statistics.registry.FigureSpec` of each statistic
+        that ran (one per synthetic set for a per-set figure), drawn from the statistic's
+        own result.
+    """
+    out: list[tuple[str, str, str, Figure]] = []
+    for outcome in ev.results.values():
+        if not outcome.ran:
+            continue
+        for spec in outcome.statistic.figures:
+            if spec.per_set:
+                for n in ev.synthetic_names:
+                    out.append((f"{spec.name}-{_slug(n)}", f"{spec.title}: {n}", spec.how_to_read,
+                                spec.draw(outcome.result, n)))
+            else:
+                out.append((spec.name, spec.title, spec.how_to_read, spec.draw(outcome.result)))
     return out
 
 
 # ---------------------------------------------------------------------------- page parts
-def _summary_table(ev: "Evaluation") -> str:
+def _summary_table(ev: Evaluation) -> str:
     head = "".join(f"<th>{html.escape(n)}</th>" for n in ev.synthetic_names)
     rows = []
     checks = {n: ev.privacy[n]["verdict"]["checks"] for n in ev.synthetic_names} if ev.privacy else {}
@@ -211,13 +118,13 @@ def _summary_table(ev: "Evaluation") -> str:
         cells = []
         for n in ev.synthetic_names:
             value = ev.metrics[n].get(key, float("nan"))
-            cls = grade(key, value, spec)
+            cls = spec.grade(value)
             if key in checks.get(n, {}):
                 cls = {"pass": "good", "warn": "fair", "fail": "poor"}[checks[n][key]["status"]]
             cells.append(f'<td class="num {cls}">{_value_text(value, spec)}</td>')
         rows.append(
             f'<tr><td title="{html.escape(spec.description)}">{html.escape(spec.label)}</td>'
-            f"<td>{html.escape(_goal(spec))}</td>{''.join(cells)}</tr>"
+            f"<td>{html.escape(spec.goal_text)}</td>{''.join(cells)}</tr>"
         )
     if ev.privacy is not None:
         cells = "".join(
@@ -233,12 +140,13 @@ def _summary_table(ev: "Evaluation") -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
         f'<p class="legend muted"><span class="badge pass">good</span> close to the ideal '
         f'<span class="badge warn">fair</span> <span class="badge fail">poor</span> '
-        f"(bands in <code>haplogen.report.html.GRADE_BANDS</code>; Wasserstein distances are not graded: compare sets). "
+        f"(bands declared with each statistic's <code>MetricSpec</code>; Wasserstein distances are not graded: "
+        f"compare sets). "
         f"Sets: {sizes}; all have {next(iter(ev.sets.values()))['n_sites']:,} sites.</p>"
     )
 
 
-def _privacy_section(ev: "Evaluation") -> str:
+def _privacy_section(ev: Evaluation) -> str:
     if ev.privacy is None:
         return (
             '<section id="privacy-verdict"><h2>Privacy</h2><p>No holdout set was given, so no privacy audit was run. '
@@ -271,7 +179,8 @@ def _privacy_section(ev: "Evaluation") -> str:
             f'<tbody>{rows}</tbody></table><p class="muted">{html.escape(context)}</p>'
             f"{_at_risk_table(audit)}</div>"
         )
-    thresholds = ", ".join(f"{k} = {v:g}" for k, v in ev.thresholds.to_dict().items())
+    limits = ev.privacy[ev.synthetic_names[0]]["verdict"]["thresholds"]
+    thresholds = ", ".join(f"{k} = {v:g}" for k, v in limits.items())
     parts.append(f'<p class="muted">Limits used: {html.escape(thresholds)}.</p></section>')
     return "".join(parts)
 
@@ -293,7 +202,7 @@ def _at_risk_table(audit: dict[str, Any], limit: int = 20) -> str:
     )
 
 
-def _footer(ev: "Evaluation") -> str:
+def _footer(ev: Evaluation) -> str:
     p = ev.provenance
     software = ", ".join(f"{k} {v}" for k, v in p.get("software", {}).items())
     command = " ".join(str(c) for c in p.get("command", []))
@@ -314,7 +223,7 @@ def _footer(ev: "Evaluation") -> str:
     )
 
 
-def render_report(ev: "Evaluation", *, dpi: int = 80) -> str:
+def render_report(ev: Evaluation, *, dpi: int = 80) -> str:
     """The report page of an evaluation, as one self-contained HTML string.
 
     Parameters
@@ -325,15 +234,16 @@ def render_report(ev: "Evaluation", *, dpi: int = 80) -> str:
         Resolution of the embedded PNG figures.
     """
     sections = []
-    for name, title, fig in build_figures(ev):
-        kind = "ld-window" if name.startswith("ld-window-") else name
+    for name, title, how_to_read, fig in build_figures(ev):
         uri = F.figure_to_data_uri(fig, dpi=dpi)
         sections.append(
             f'<section id="{name}"><h2>{html.escape(title)}</h2><figure>'
             f'<img src="{uri}" alt="{html.escape(title)}" data-figure="{name}">'
-            f"<figcaption>{html.escape(_HOW_TO_READ[kind])}</figcaption></figure></section>"
+            f"<figcaption>{html.escape(how_to_read)}</figcaption></figure></section>"
         )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in ev.notes)
+    skipped = "".join(f'<li data-statistic="{html.escape(name)}">{html.escape(reason)}</li>'
+                      for name, reason in ev.skipped.items())
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in ev.timings.items())
     title = f"haplogen evaluation: {', '.join(ev.synthetic_names)} vs {ev.real_name}"
     return (
@@ -346,6 +256,7 @@ def render_report(ev: "Evaluation", *, dpi: int = 80) -> str:
         f'<section id="summary-section"><h2>Summary</h2>{_summary_table(ev)}</section>'
         f"{_privacy_section(ev)}"
         + "".join(sections)
+        + (f'<section id="skipped"><h2>Not measured</h2><ul>{skipped}</ul></section>' if skipped else "")
         + f'<section id="notes"><h2>Notes</h2><ul>{notes}</ul><p class="muted">Time: {html.escape(timing)}.</p></section>'
         + _footer(ev)
         + f"</main><script>{_SCRIPT}</script></body></html>\n"
