@@ -105,7 +105,8 @@ def _load(path: Path) -> dict[str, Haplotypes]:
 
 def child(path: Path, out_dir: Path, aats_repeats: int) -> dict:
     """One measurement (runs in its own process)."""
-    from haplogen.evaluation import evaluate, write_outputs
+    from haplogen.evaluation import evaluate
+    from haplogen.report import write_outputs
 
     sets = _load(path)
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
