@@ -213,12 +213,9 @@ def test_uneven_and_chunked_write(tmp_path, monkeypatch):
     assert back.haplotype_id[-1] == "AG500"
 
 
-def test_read_speed_shared_vcf(shared_data):
-    """Reading the 805-SNP VCF of 2,504 samples takes well under two seconds."""
-    import time
-
-    start = time.perf_counter()
+def test_reads_the_shared_vcf(shared_data):
+    """The 805-SNP VCF of 2,504 samples reads whole (its read time is measured by
+    ``benchmarks/read_time_805.py``, not here: no unit test depends on wall-clock time)."""
     h = read_vcf(shared_data / "1000g_805snp.vcf.gz")
-    elapsed = time.perf_counter() - start
     assert h.matrix.shape == (5008, 805)
-    assert elapsed < 5.0, f"read_vcf took {elapsed:.2f} s"
+    assert h.source["summary"]["n_sites_kept"] == 805
