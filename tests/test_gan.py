@@ -92,7 +92,7 @@ def test_partial_batch_dropped_and_optimiser_settings():
 def _reference_epoch(model: GAN, x: np.ndarray, seed: int) -> dict[str, torch.Tensor]:
     """The published algorithm written out plainly, L2 as explicit loss terms via autograd."""
     ref = GAN(model.config, model.n_sites)
-    ref._initialise(torch.from_numpy(x).float(), seed)
+    ref._initialise(torch.from_numpy(x).float(), seed, None)
     G, D = copy.deepcopy(ref.generator), copy.deepcopy(ref.discriminator)
     data = ref._data.clone()
     g = ref._generator  # positioned just after the data preparation, as in fit

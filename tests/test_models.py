@@ -1,11 +1,26 @@
-"""Tests of the shared model machinery: training loop, checkpoints, loading, progress, threads."""
+"""Tests of the shared model machinery: registry, settings, training loop, checkpoints, faults.
+
+What every family must do is in ``test_model_contract.py`` (run over every registered family);
+this file tests the machinery those tests rely on, with the two founding families and with a
+small conditional family defined here (``PopulationFrequencies``), so that the label plumbing
+is tested before a conditional family ships.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import json
-import signal
+import math
 import os
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 import numpy as np
 import pytest
@@ -23,7 +38,22 @@ from haplogen.models import (
     load_model,
     set_threads,
 )
-from haplogen.models import training
+from haplogen.models import registry, training
+from haplogen.models.base import GenerativeModel
+from haplogen.models.config import (
+    ModelConfig,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Range,
+    UnitInterval,
+    convert_text,
+    describe_type,
+    field_types,
+    format_value,
+    parse_overrides,
+)
+from haplogen.models.training import TrainingDiverged, TrainingInterrupted, read_checkpoint, remove_stale_parts
 
 RBM_SMALL = RBMConfig(n_hidden=8, batch_size=40, n_chains=40, sample_burn_in=10, epochs=3)
 GAN_SMALL = GANConfig(epochs=2)
@@ -43,11 +73,167 @@ def _model(kind: str, n_sites: int = 12):
     return RBM(RBM_SMALL, n_sites) if kind == "rbm" else GAN(GAN_SMALL, n_sites)
 
 
-def test_registry():
-    assert MODELS == {"rbm": RBM, "gan": GAN}
-    assert RBM.name == "rbm" and GAN.name == "gan"
+# ---------------------------------------------------------------------------- registry
+def test_registry_finds_the_founding_families_and_maps_them_lazily():
+    names = registry.family_names()
+    assert {"rbm", "gan"} <= set(names) and names == sorted(names)
+    assert registry.get_family("rbm") is RBM and registry.get_family("gan") is GAN
     assert RBM.Config is RBMConfig and GAN.Config is GANConfig
-    assert RBMConfig().epochs > 0 and GANConfig().epochs > 0
+    assert registry.describe_families()["rbm"].startswith("Bernoulli-Bernoulli restricted Boltzmann machine")
+    assert "rbm" in MODELS and MODELS["gan"] is GAN and list(MODELS) == names and len(MODELS) == len(names)
+    with pytest.raises(KeyError):
+        MODELS["no-such-family"]
+    with pytest.raises(InputError, match="unknown model family 'nope'; choose one of "):
+        registry.get_family("nope")
+
+
+def test_importing_the_models_package_does_not_import_torch():
+    code = "import sys, haplogen.models; haplogen.models.family_names(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "source, pattern",
+    [
+        ('FAMILY = "ok_name"', None),
+        ('"""doc"""\nFAMILY: str = "typed"', None),
+        ("FAMILY = make_name()", "FAMILY must be assigned a string literal"),
+        ('FAMILY = "Bad-Name"', "must be a lower-case identifier"),
+        ("def broken(:\n", "cannot be parsed"),
+    ],
+)
+def test_family_declarations_are_read_without_importing(source, pattern):
+    if pattern is None:
+        name, _ = registry._declared_family(source, "x.py")
+        assert name in ("ok_name", "typed")
+    else:
+        with pytest.raises(ModelError, match=pattern):
+            registry._declared_family(source, "x.py")
+    assert registry._declared_family('"""No family here.\n\nMore."""\nX = 1', "y.py") == (None, "No family here.")
+
+
+@pytest.fixture
+def fake_package(tmp_path, monkeypatch):
+    """Point the registry at a folder of family files written by the test."""
+    monkeypatch.setattr(registry.resources, "files", lambda package: tmp_path)
+    registry.families.cache_clear()
+    yield tmp_path
+    registry.families.cache_clear()
+
+
+def test_registry_scans_files_for_families(fake_package):
+    (fake_package / "alpha.py").write_text('"""The alpha family.\n\nDetails."""\nFAMILY = "alpha"\n')
+    (fake_package / "helpers.py").write_text('"""Not a family."""\nX = 1\n')
+    (fake_package / "_private.py").write_text('FAMILY = "hidden"\n')
+    (fake_package / "notes.txt").write_text('FAMILY = "text"\n')
+    assert registry.describe_families() == {"alpha": "The alpha family."}
+    assert registry.families()["alpha"].module == "haplogen.models.alpha"
+    (fake_package / "beta.py").write_text('FAMILY = "alpha"\n')
+    registry.families.cache_clear()
+    with pytest.raises(ModelError, match="two model families are named 'alpha': haplogen/models/alpha.py and haplogen/models/beta.py"):
+        registry.families()
+
+
+# ---------------------------------------------------------------------------- settings
+@dataclasses.dataclass(frozen=True)
+class EveryTypeConfig(ModelConfig):
+    """A configuration with a field of every type that --set supports."""
+
+    count: PositiveInt = 3
+    rate: PositiveFloat = 0.5
+    anything: float = -1.5
+    unbounded: Annotated[float, Range(finite=False)] = float("inf")
+    share: UnitInterval = 0.25
+    flag: bool = False
+    text: str = "abc"
+    maybe: Optional[PositiveInt] = None
+    maybe_text: str | None = "x"
+    widths: tuple[int, ...] = (64, 32)
+    scales: tuple[float, ...] = (0.5, 1e-3)
+    names: tuple[str, ...] = ("a", "b")
+    pair: tuple[int, float] = (1, 2.5)
+    mode: Literal["fast", "exact"] = "fast"
+    level: Literal[1, 2, 3] = 2
+
+
+def test_every_supported_type_converts_and_round_trips():
+    parsed = parse_overrides(
+        [
+            "count=1e3", "rate=2", "anything=-0", "unbounded=-inf", "share=1", "flag=yes", "text=a b",
+            "maybe=7", "maybe-text=none", "widths=8, 4,2", "scales=(1e-9)", "names=x,y,z", "pair=3,0.25",
+            "mode=exact", "level=3",
+        ],
+        EveryTypeConfig,
+    )
+    assert parsed == {
+        "count": 1000, "rate": 2.0, "anything": 0.0, "unbounded": -math.inf, "share": 1.0, "flag": True,
+        "text": "a b", "maybe": 7, "maybe_text": None, "widths": (8, 4, 2), "scales": (1e-9,),
+        "names": ("x", "y", "z"), "pair": (3, 0.25), "mode": "exact", "level": 3,
+    }
+    assert type(parsed["rate"]) is float and type(parsed["count"]) is int
+    assert parse_overrides(["widths=", "maybe=none", "flag=off"], EveryTypeConfig) == {
+        "widths": (), "maybe": None, "flag": False
+    }
+    for config in (EveryTypeConfig(), EveryTypeConfig(**parsed)):
+        items = [f"{k}={format_value(getattr(config, k), t)}" for k, t in field_types(EveryTypeConfig).items()]
+        assert EveryTypeConfig(**parse_overrides(items, EveryTypeConfig)) == config
+
+
+@pytest.mark.parametrize(
+    "item, pattern",
+    [
+        ("count=0", "--set count expects an integer >= 1, found '0'"),
+        ("count=2.5", "--set count expects an integer >= 1, found '2.5'"),
+        ("rate=-1", "--set rate expects a number > 0"),
+        ("rate=nan", "--set rate expects a number > 0, found 'nan'"),
+        ("anything=inf", "--set anything expects a number, found 'inf'"),
+        ("share=1.5", r"--set share expects a number >= 0 and <= 1"),
+        ("flag=maybe", "--set flag expects true or false"),
+        ("maybe=0", "--set maybe expects an integer >= 1 or none"),
+        ("widths=8,x", "--set widths expects a comma-separated list of integers"),
+        ("pair=1", r"--set pair expects 2 comma-separated values \(an integer, a number\)"),
+        ("mode=slow", "--set mode expects one of 'fast', 'exact', found 'slow'"),
+        ("level=4", "--set level expects one of 1, 2, 3, found '4'"),
+        ("nothing=1", "the EveryType family has no setting 'nothing'; known settings: anything, count, device"),
+        ("count", "expected KEY=VALUE for --set, found 'count'"),
+    ],
+)
+def test_bad_set_values_are_refused_in_one_line(item, pattern):
+    with pytest.raises(InputError, match=pattern) as info:
+        parse_overrides([item], EveryTypeConfig)
+    assert "\n" not in str(info.value)
+
+
+def test_configs_check_and_normalise_their_values_in_post_init():
+    config = EveryTypeConfig(rate=2, widths=[1, 2], pair=[1, 2])  # as a model file's JSON gives them
+    assert config.rate == 2.0 and type(config.rate) is float
+    assert config.widths == (1, 2) and config.pair == (1, 2.0)
+    assert EveryTypeConfig(unbounded=float("nan")).unbounded != EveryTypeConfig(unbounded=float("nan")).unbounded
+    for kwargs, pattern in [
+        ({"count": "3"}, "the EveryType setting count must be an integer >= 1, found '3'; pass --set count=VALUE"),
+        ({"count": True}, "setting count must be an integer"),
+        ({"rate": float("inf")}, "setting rate must be a number > 0, found inf"),
+        ({"anything": float("nan")}, "setting anything must be a number, found nan"),
+        ({"mode": "slow"}, "setting mode must be one of 'fast', 'exact', found 'slow'"),
+        ({"widths": "1,2"}, "setting widths must be a comma-separated list of integers"),
+        ({"device": "gpu"}, "setting device must be 'cpu', 'cuda' or 'cuda:N', found 'gpu'"),
+        ({"epochs": -1}, "setting epochs must be an integer >= 0, found -1"),
+    ]:
+        with pytest.raises(InputError, match=pattern):
+            EveryTypeConfig(**kwargs)
+    assert describe_type(tuple[float, ...]) == "a comma-separated list of numbers"
+    assert convert_text(" 5 ", PositiveInt, "k") == 5
+
+
+def test_the_api_re_exports_the_settings_functions():
+    from haplogen import api
+
+    assert api.parse_overrides(["n_hidden=9"], RBMConfig) == {"n_hidden": 9}
+    assert api._convert("0.5", float, "x") == 0.5 and api._field_types(RBMConfig)["n_hidden"] is not None
+    assert api.make_config("rbm", {"n_hidden": 9}) == RBMConfig(n_hidden=9)
+    with pytest.raises(InputError, match="unknown model family 'x'"):
+        api.make_config("x")
 
 
 def test_format_progress():
@@ -147,7 +333,7 @@ def test_resume_rejects_other_model_config_or_data(tmp_path):
         RBM(other, 12).fit(x, seed=1, checkpoint_path=ckpt, resume=True)
     with pytest.raises(ModelError, match="trained on 80 haplotypes x 12 sites, the data have 60 x 12"):
         RBM(RBM_SMALL, 12).fit(x[:60], seed=1, checkpoint_path=ckpt, resume=True)
-    with pytest.raises(ModelError, match="other data of the same shape"):
+    with pytest.raises(ModelError, match="other data or labels of the same shape"):
         RBM(RBM_SMALL, 12).fit(1 - x, seed=1, checkpoint_path=ckpt, resume=True)
     with pytest.raises(ModelError, match="trained with seed 1, not 2"):
         RBM(RBM_SMALL, 12).fit(x, seed=2, checkpoint_path=ckpt, resume=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from haplogen.errors import InputError
+from haplogen.errors import InputError, ModelError
 from haplogen.models import RBM, RBMConfig
 
 SMALL = dict(n_hidden=16, batch_size=50, n_chains=50, sample_burn_in=20, epochs=4)
@@ -83,13 +83,30 @@ def test_hidden_offset_update_keeps_the_distribution():
     torch.testing.assert_close(after - after[0], before - before[0], rtol=1e-4, atol=1e-4)
 
 
-def test_learns_allele_frequencies(sim_haplotypes):
+def _pair_correlations(m: np.ndarray) -> np.ndarray:
+    """Correlation of every pair of sites (upper triangle), 0 where a site is monomorphic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.nan_to_num(np.corrcoef(m.T.astype(float)))
+    return c[np.triu_indices(m.shape[1], 1)]
+
+
+def test_learns_the_correlations_between_sites(sim_haplotypes):
+    # The untrained RBM already draws every site at its allele frequency (its visible biases
+    # start at the log-odds), so frequencies cannot tell a trained model from an untrained one:
+    # the correlations between sites (LD and population structure) can.
     x = sim_haplotypes.matrix
-    model = RBM(RBMConfig(n_hidden=32, batch_size=100, n_chains=100, epochs=15, sample_burn_in=100), x.shape[1])
-    model.fit(x, seed=1)
-    s = model.sample(600, seed=2)
-    r = np.corrcoef(x.mean(0), s.mean(0))[0, 1]
-    assert r > 0.9
+    real = _pair_correlations(x)
+    settings = dict(n_hidden=32, batch_size=50, chain_batch=50, n_chains=200, learning_rate=0.1, sample_burn_in=50)
+    scores = {}
+    for epochs in (0, 20):
+        model = RBM(RBMConfig(**settings, epochs=epochs), x.shape[1])
+        model.fit(x, seed=1)
+        s = model.sample(600, seed=2)
+        assert np.corrcoef(x.mean(0), s.mean(0))[0, 1] > 0.95  # frequencies: right either way
+        scores[epochs] = np.corrcoef(real, _pair_correlations(s))[0, 1]
+    # measured: 0.00 untrained, 0.47 after 20 epochs
+    assert abs(scores[0]) < 0.1
+    assert scores[20] > 0.35
 
 
 def test_sample_shape_dtype_and_values():
@@ -143,7 +160,27 @@ def test_learning_rate_schedule_depends_on_epoch_only():
 
 
 def test_config_validation():
-    with pytest.raises(InputError, match="n_hidden must be at least 1, found 0"):
+    with pytest.raises(InputError, match="the RBM setting n_hidden must be an integer >= 1, found 0"):
         RBMConfig(n_hidden=0)
-    with pytest.raises(InputError, match="sample_start must be 'persistent' or 'frequencies'"):
+    with pytest.raises(InputError, match="setting learning_rate must be a number > 0, found -0.01"):
+        RBMConfig(learning_rate=-0.01)
+    with pytest.raises(InputError, match="setting momentum must be a number >= 0 and < 1, found 1.0"):
+        RBMConfig(momentum=1.0)
+    with pytest.raises(InputError, match="setting sample_start must be one of 'persistent', 'frequencies', found 'data'"):
         RBMConfig(sample_start="data")
+
+
+def test_a_huge_learning_rate_stops_training_with_a_clear_error(tmp_path):
+    from haplogen.models.training import TrainingDiverged
+
+    x = _toy()
+    ckpt = tmp_path / "rbm.ckpt"
+    model = RBM(RBMConfig(**{**SMALL, "learning_rate": 1e12, "epochs": 20}), x.shape[1])
+    # measured with this seed: the weights overflow in epoch 2
+    with pytest.raises(TrainingDiverged, match=r"training diverged at epoch 2 \(non-finite values in the weight W\): lower learning_rate \(now 1000000000000.0\) with --set; the last good checkpoint, of epoch 1, is kept") as info:
+        model.fit(x, seed=1, checkpoint_path=ckpt, checkpoint_every_s=0.0)
+    assert info.value.last_good_epoch == 1 and info.value.checkpoint_path == str(ckpt)
+    assert RBM.load(ckpt)[0].epochs_trained == 1  # the checkpoint on disk is a good one
+    with pytest.raises(ModelError, match="refusing to write .* the weight 'W' holds non-finite values"):
+        model.save(tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists() and not list(tmp_path.glob("*.part"))

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import torch
@@ -45,35 +45,38 @@ from torch import nn
 
 from ..errors import InputError
 from .base import GenerativeModel
+from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, UnitInterval
 
 __all__ = ["GANConfig", "GAN", "gan_layer_sizes", "postprocess"]
 
+#: the family's name (``--model gan``), found by haplogen.models.registry
+FAMILY = "gan"
+
+_Beta = Annotated[float, Range(ge=0, lt=1)]  # an Adam decay rate
+
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(ModelConfig):
     """Hyper-parameters of :class:`GAN`; the defaults are the published ones except ``epochs``."""
 
-    latent_size: int = 600  # dimension of the N(0, 1) latent vector
-    generator_lr: float = 1e-4  # Adam step of the generator
-    discriminator_lr: float = 8e-4  # Adam step of the discriminator (8x the generator's)
-    batch_size: int = 32  # last partial batch dropped
+    latent_size: PositiveInt = 600  # dimension of the N(0, 1) latent vector
+    generator_lr: PositiveFloat = 1e-4  # Adam step of the generator
+    discriminator_lr: PositiveFloat = 8e-4  # Adam step of the discriminator (8x the generator's)
+    batch_size: PositiveInt = 32  # last partial batch dropped
     # the paper ran 20,000 epochs (about 35 h at its Keras script's 6.4 s per epoch on 2 cores);
     # 1,000 is a first model in minutes that a user can continue with resume
-    epochs: int = 1000
-    l2: float = 1e-4  # Keras l2() factor on the kernels of the hidden Dense layers
-    leaky_slope: float = 0.01  # LeakyReLU negative slope
-    label_noise: float = 0.1  # real labels are 1 - U(0, label_noise)
-    jitter: float = 0.1  # training data are x - U(0, jitter), drawn once
-    beta1: float = 0.9  # Keras Adam defaults
-    beta2: float = 0.999
-    adam_eps: float = 1e-7
+    epochs: NonNegativeInt = 1000
+    l2: NonNegativeFloat = 1e-4  # Keras l2() factor on the kernels of the hidden Dense layers
+    leaky_slope: NonNegativeFloat = 0.01  # LeakyReLU negative slope
+    label_noise: UnitInterval = 0.1  # real labels are 1 - U(0, label_noise)
+    jitter: UnitInterval = 0.1  # training data are x - U(0, jitter), drawn once
+    beta1: _Beta = 0.9  # Keras Adam defaults
+    beta2: _Beta = 0.999
+    adam_eps: PositiveFloat = 1e-7
 
-    def __post_init__(self) -> None:
-        for name in ("latent_size", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"GAN {name} must be at least 1, found {getattr(self, name)}")
-        if int(self.epochs) < 0:
-            raise InputError(f"GAN epochs must be >= 0, found {self.epochs}")
+
+#: small settings that make the contract tests (tests/test_model_contract.py) fast
+TEST_SETTINGS = {"latent_size": 16, "batch_size": 16, "epochs": 2}
 
 
 def gan_layer_sizes(n_sites: int, latent_size: int = 600) -> tuple[list[int], list[int]]:
@@ -107,7 +110,7 @@ def postprocess(output: torch.Tensor | np.ndarray) -> np.ndarray:
     ndarray of uint8, shape (B, n_sites)
     """
     out = torch.as_tensor(output)
-    return torch.round(out.clamp_min(0.0)).to(torch.uint8).numpy()
+    return torch.round(out.clamp_min(0.0)).to(torch.uint8).cpu().numpy()
 
 
 def _mlp(widths: list[int], slope: float, final: nn.Module | None) -> nn.Sequential:
@@ -149,8 +152,8 @@ class GAN(GenerativeModel):
     def __init__(self, config: GANConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
         g_widths, d_widths = gan_layer_sizes(n_sites, config.latent_size)
-        self.generator = _mlp(g_widths, config.leaky_slope, nn.Tanh())
-        self.discriminator = _mlp(d_widths, config.leaky_slope, None)
+        self.generator = _mlp(g_widths, config.leaky_slope, nn.Tanh()).to(self.device)
+        self.discriminator = _mlp(d_widths, config.leaky_slope, None).to(self.device)
         # kernels of the hidden Dense layers, which carry the L2 penalty
         self._g_hidden = [self.generator[0].weight, self.generator[2].weight]
         self._d_hidden = [self.discriminator[0].weight, self.discriminator[2].weight]
@@ -166,11 +169,11 @@ class GAN(GenerativeModel):
     def _prepare(self, x: torch.Tensor, seed: int) -> None:
         """Initial weights, shuffled and jittered data, optimisers; all from ``seed``."""
         cfg = self.config
-        g = torch.Generator().manual_seed(seed)
+        g = self._new_generator(seed)
         _glorot_uniform_(self.generator, g)
         _glorot_uniform_(self.discriminator, g)
-        order = torch.randperm(x.shape[0], generator=g)
-        jitter = torch.rand(x.shape, generator=g) * cfg.jitter
+        order = torch.randperm(x.shape[0], generator=g, device=self.device)
+        jitter = torch.rand(x.shape, generator=g, device=self.device) * cfg.jitter
         self._data = (x[order] - jitter).contiguous()  # (N, n_sites), fixed for the whole run
         self._generator = g
         # fused: one kernel per step for all parameters (same update, less overhead)
@@ -178,7 +181,7 @@ class GAN(GenerativeModel):
         self._opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.generator_lr, **adam)
         self._opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr, **adam)
 
-    def _initialise(self, x: torch.Tensor, seed: int) -> None:
+    def _initialise(self, x: torch.Tensor, seed: int, labels: torch.Tensor | None) -> None:
         self._prepare(x, seed)
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
@@ -188,17 +191,18 @@ class GAN(GenerativeModel):
         data = self._data
         bs = cfg.batch_size
         n_batches = data.shape[0] // bs  # the last partial batch is dropped
-        zeros = torch.zeros(bs, 1)
-        ones = torch.ones(bs, 1)
+        d = self.device
+        zeros = torch.zeros(bs, 1, device=d)
+        ones = torch.ones(bs, 1, device=d)
         l2_grad = 2.0 * cfg.l2  # d/dW of l2 * sum(W**2)
-        sum_d = torch.zeros(())
-        sum_g = torch.zeros(())
+        sum_d = torch.zeros((), device=d)
+        sum_g = torch.zeros((), device=d)
         G.train()
         D.train()
         for i in range(n_batches):
             real = data[i * bs : (i + 1) * bs]  # (B, n_sites)
-            real_labels = 1.0 - torch.rand(bs, 1, generator=g) * cfg.label_noise  # (B, 1)
-            z = torch.randn(bs, cfg.latent_size, generator=g)  # (B, latent)
+            real_labels = 1.0 - torch.rand(bs, 1, generator=g, device=d) * cfg.label_noise  # (B, 1)
+            z = torch.randn(bs, cfg.latent_size, generator=g, device=d)  # (B, latent)
             fake = G(z)  # (B, n_sites), graph kept for the generator step
 
             # discriminator: one Adam step on the real batch, then one on the fake batch
@@ -239,20 +243,24 @@ class GAN(GenerativeModel):
             "opt_d": self._opt_d.state_dict(),
         }
 
-    def _restore_training_state(self, state: dict[str, Any], x: torch.Tensor, seed: int) -> None:
+    def _restore_training_state(
+        self, state: dict[str, Any], x: torch.Tensor, seed: int, labels: torch.Tensor | None
+    ) -> None:
         weights = {k: v.clone() for k, v in self._weights().items()}
         self._prepare(x, seed)  # rebuilds the fixed shuffled, jittered data from the seed
         self._set_weights(weights)  # ... and keeps the checkpoint's weights
-        self._opt_g.load_state_dict(state["opt_g"])
+        self._opt_g.load_state_dict(state["opt_g"])  # moves the moments to the weights' device
         self._opt_d.load_state_dict(state["opt_d"])
-        self._generator.set_state(state["generator_state"])
+        self._generator = self._restore_generator(state["generator_state"], seed)
 
-    def _sample(self, n: int, generator: torch.Generator, batch_size: int) -> np.ndarray:
+    def _sample(
+        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
+    ) -> np.ndarray:
         self.generator.eval()
         out = np.empty((n, self.n_sites), dtype=np.uint8)
         for start in range(0, n, batch_size):
             b = min(batch_size, n - start)
-            z = torch.randn(b, self.config.latent_size, generator=generator)  # (b, latent)
+            z = torch.randn(b, self.config.latent_size, generator=generator, device=self.device)  # (b, latent)
             out[start : start + b] = postprocess(self.generator(z))  # (b, n_sites)
         return out
 

@@ -40,64 +40,54 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InputError
 from .base import GenerativeModel
+from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, UnitInterval
 
 __all__ = ["RBMConfig", "RBM"]
 
+#: the family's name (``--model rbm``), found by haplogen.models.registry
+FAMILY = "rbm"
+
 
 @dataclass(frozen=True)
-class RBMConfig:
+class RBMConfig(ModelConfig):
     """Hyper-parameters of :class:`RBM` (defaults tuned on the 1000 Genomes 805-SNP data)."""
 
-    n_hidden: int = 500  # hidden units; the founding paper used 500 (1,000 did no better here)
-    learning_rate: float = 0.01  # initial SGD step; the paper's value
-    lr_halflife_epochs: float = 250.0  # the step halves every this many epochs ...
-    lr_min: float = 0.0005  # ... down to this floor (a function of the epoch index only)
-    batch_size: int = 500  # data haplotypes per update
+    n_hidden: PositiveInt = 500  # hidden units; the founding paper used 500 (1,000 did no better here)
+    learning_rate: PositiveFloat = 0.01  # initial SGD step; the paper's value
+    lr_halflife_epochs: PositiveFloat = 250.0  # the step halves every this many epochs ...
+    lr_min: NonNegativeFloat = 0.0005  # ... down to this floor (a function of the epoch index only)
+    batch_size: PositiveInt = 500  # data haplotypes per update
     # full passes over the data: about 2 minutes for 5,008 x 805 on 2 cores (benchmarks/
     # rbm_1000g.py; the paper ran 800 epochs); the learning rate has decayed 12-fold by the end
-    epochs: int = 900
+    epochs: NonNegativeInt = 900
     # persistent Gibbs chains (a pool); as many as the haplotypes usually drawn, so that each
     # sampled haplotype starts from its own chain
-    n_chains: int = 5000
-    chain_batch: int = 500  # chains of the pool advanced and used per update, in turn
-    k: int = 1  # Gibbs steps a block of chains advances per update (PCD-1; PCD-5 did no better)
-    weight_decay: float = 1e-4  # L2 penalty on W, added to its gradient
-    momentum: float = 0.5  # classical momentum of the SGD updates
-    offset_rate: float = 0.01  # step of the running mean that gives the hidden offsets
-    init_std: float = 0.01  # standard deviation of the initial weights (Hinton's guide)
+    n_chains: PositiveInt = 5000
+    chain_batch: PositiveInt = 500  # chains of the pool advanced and used per update, in turn
+    k: PositiveInt = 1  # Gibbs steps a block of chains advances per update (PCD-1; PCD-5 did no better)
+    weight_decay: NonNegativeFloat = 1e-4  # L2 penalty on W, added to its gradient
+    momentum: Annotated[float, Range(ge=0, lt=1)] = 0.5  # classical momentum of the SGD updates
+    offset_rate: UnitInterval = 0.01  # step of the running mean that gives the hidden offsets
+    init_std: NonNegativeFloat = 0.01  # standard deviation of the initial weights (Hinton's guide)
     # Gibbs steps from the pool state to a chain's first kept state when sampling; longer runs
     # drift slowly away from the data's allele frequencies (AF r 0.999 at 0-200 steps, 0.995 at 500)
-    sample_burn_in: int = 200
-    sample_thinning: int = 10  # Gibbs steps between kept states of one chain
-    samples_per_chain: int = 1  # states kept per chain; 1 = every haplotype from its own chain
+    sample_burn_in: NonNegativeInt = 200
+    sample_thinning: PositiveInt = 10  # Gibbs steps between kept states of one chain
+    samples_per_chain: PositiveInt = 1  # states kept per chain; 1 = every haplotype from its own chain
     # where sampling chains start: "persistent" (the final persistent chains of training, in
     # turn) or "frequencies" (independent draws at the data's allele frequencies)
-    sample_start: str = "persistent"
+    sample_start: Literal["persistent", "frequencies"] = "persistent"
 
-    def __post_init__(self) -> None:
-        positive = (
-            "n_hidden", "batch_size", "n_chains", "chain_batch", "k", "sample_thinning", "samples_per_chain"
-        )
-        for name in positive:
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"RBM {name} must be at least 1, found {getattr(self, name)}")
-        for name in ("epochs", "sample_burn_in"):
-            if int(getattr(self, name)) < 0:
-                raise InputError(f"RBM {name} must be >= 0, found {getattr(self, name)}")
-        if self.sample_start not in ("persistent", "frequencies"):
-            raise InputError(
-                f"RBM sample_start must be 'persistent' or 'frequencies', found {self.sample_start!r}"
-            )
-        if not self.learning_rate > 0:
-            raise InputError(f"RBM learning_rate must be positive, found {self.learning_rate}")
+
+#: small settings that make the contract tests (tests/test_model_contract.py) fast
+TEST_SETTINGS = {"n_hidden": 8, "batch_size": 40, "n_chains": 40, "chain_batch": 40, "sample_burn_in": 5, "epochs": 3}
 
 
 class RBM(GenerativeModel):
@@ -123,12 +113,13 @@ class RBM(GenerativeModel):
     def __init__(self, config: RBMConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
         h = config.n_hidden
-        self.W = torch.zeros(n_sites, h)  # (n_sites, n_hidden)
-        self.b = torch.zeros(n_sites)  # (n_sites,)
-        self.c = torch.zeros(h)  # (n_hidden,)
-        self.mu = torch.zeros(n_sites)  # (n_sites,) visible offsets: the data's allele frequencies
-        self.lam = torch.full((h,), 0.5)  # (n_hidden,) hidden offsets: running mean of p(h | data)
-        self._chains = torch.zeros(config.n_chains, n_sites)  # (n_chains, n_sites) persistent chains
+        d = self.device
+        self.W = torch.zeros(n_sites, h, device=d)  # (n_sites, n_hidden)
+        self.b = torch.zeros(n_sites, device=d)  # (n_sites,)
+        self.c = torch.zeros(h, device=d)  # (n_hidden,)
+        self.mu = torch.zeros(n_sites, device=d)  # (n_sites,) visible offsets: the data's allele frequencies
+        self.lam = torch.full((h,), 0.5, device=d)  # (n_hidden,) hidden offsets: running mean of p(h | data)
+        self._chains = torch.zeros(config.n_chains, n_sites, device=d)  # (n_chains, n_sites) persistent chains
         self._x: torch.Tensor | None = None
 
     # ------------------------------------------------------------ the maths
@@ -140,7 +131,7 @@ class RBM(GenerativeModel):
 
     @staticmethod
     def _bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return (torch.rand(p.shape, generator=generator) < p).to(p.dtype)
+        return (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
 
     def _gibbs(self, v: torch.Tensor, steps: int, generator: torch.Generator) -> torch.Tensor:
         """Advance chains in state ``v`` (B, n_sites) by ``steps`` full v -> h -> v sweeps."""
@@ -161,19 +152,20 @@ class RBM(GenerativeModel):
         return max(cfg.learning_rate * 0.5 ** (epoch / cfg.lr_halflife_epochs), cfg.lr_min)
 
     # ---------------------------------------------------------------- hooks
-    def _initialise(self, x: torch.Tensor, seed: int) -> None:
+    def _initialise(self, x: torch.Tensor, seed: int, labels: torch.Tensor | None) -> None:
         cfg = self.config
+        d = self.device
         self._x = x
-        self._generator = torch.Generator().manual_seed(seed)
+        self._generator = self._new_generator(seed)
         g = self._generator
-        self.W = torch.randn(self.n_sites, cfg.n_hidden, generator=g) * cfg.init_std
+        self.W = torch.randn(self.n_sites, cfg.n_hidden, generator=g, device=d) * cfg.init_std
         # visible biases at the log-odds of the allele frequencies, so that the untrained model
         # already draws each site at its frequency (clipped away from 0 and 1 for fixed sites)
         freq = x.mean(dim=0).clamp(1.0 / (2 * x.shape[0]), 1 - 1.0 / (2 * x.shape[0]))
         self.b = torch.log(freq / (1 - freq))
-        self.c = torch.zeros(cfg.n_hidden)
+        self.c = torch.zeros(cfg.n_hidden, device=d)
         self.mu = freq.clone()
-        self.lam = torch.full((cfg.n_hidden,), 0.5)
+        self.lam = torch.full((cfg.n_hidden,), 0.5, device=d)
         self._vW = torch.zeros_like(self.W)  # momentum buffers
         self._vb = torch.zeros_like(self.b)
         self._vc = torch.zeros_like(self.c)
@@ -185,7 +177,7 @@ class RBM(GenerativeModel):
         x = self._x
         g = self._generator
         lr = self.learning_rate_at(epoch)
-        order = torch.randperm(x.shape[0], generator=g)
+        order = torch.randperm(x.shape[0], generator=g, device=self.device)
         fe_data = 0.0
         fe_gap = 0.0
         n_batches = 0
@@ -194,7 +186,7 @@ class RBM(GenerativeModel):
         for start in range(0, x.shape[0], cfg.batch_size):
             # the block of persistent chains of this update: the pool is visited in turn
             first = (epoch * updates_per_epoch + n_batches) * block
-            rows = torch.arange(first, first + block) % cfg.n_chains  # (C,)
+            rows = torch.arange(first, first + block, device=self.device) % cfg.n_chains  # (C,)
             v0 = x[order[start : start + cfg.batch_size]]  # (B, n_sites)
             h0 = self._hidden_prob(v0)  # (B, n_hidden)
             vk = self._gibbs(self._chains[rows], cfg.k, g)  # (C, n_sites)
@@ -252,15 +244,18 @@ class RBM(GenerativeModel):
             "vc": self._vc.clone(),
         }
 
-    def _restore_training_state(self, state: dict[str, Any], x: torch.Tensor, seed: int) -> None:
+    def _restore_training_state(
+        self, state: dict[str, Any], x: torch.Tensor, seed: int, labels: torch.Tensor | None
+    ) -> None:
         self._x = x
-        self._generator = torch.Generator()
-        self._generator.set_state(state["generator"])
-        self._vW = state["vW"].clone()
-        self._vb = state["vb"].clone()
-        self._vc = state["vc"].clone()
+        self._generator = self._restore_generator(state["generator"], seed)
+        self._vW = state["vW"].to(self.device, copy=True)
+        self._vb = state["vb"].to(self.device, copy=True)
+        self._vc = state["vc"].to(self.device, copy=True)
 
-    def _sample(self, n: int, generator: torch.Generator, batch_size: int) -> np.ndarray:
+    def _sample(
+        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
+    ) -> np.ndarray:
         cfg = self.config
         per_chain = cfg.samples_per_chain
         out = np.empty((n, self.n_sites), dtype=np.uint8)
@@ -272,7 +267,7 @@ class RBM(GenerativeModel):
             if cfg.sample_start == "persistent":
                 # start from the training's persistent chains (states of the model, no data),
                 # spread over the modes as the model weighs them
-                index = torch.arange(chain, chain + n_chains) % self._chains.shape[0]
+                index = torch.arange(chain, chain + n_chains, device=self.device) % self._chains.shape[0]
                 v = self._chains[index]  # (B, n_sites)
             else:  # independent draws at the data's allele frequencies
                 v = self._bernoulli(start_prob.expand(n_chains, -1), generator)  # (B, n_sites)
@@ -282,7 +277,7 @@ class RBM(GenerativeModel):
                 if kept:
                     v = self._gibbs(v, cfg.sample_thinning, generator)
                 take = min(n_chains, n - filled)
-                out[filled : filled + take] = v[:take].to(torch.uint8).numpy()
+                out[filled : filled + take] = v[:take].to(torch.uint8).cpu().numpy()
                 filled += take
                 if filled >= n:
                     break

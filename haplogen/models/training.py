@@ -8,21 +8,34 @@ model file received from someone else cannot run code. Its layout::
     {
       "format": "haplogen.model",       # tells a haplogen file from any other torch file
       "format_version": 1,
-      "model": "rbm",                   # key of haplogen.models.MODELS
+      "model": "rbm",                   # the family's name (haplogen.models.registry)
       "config": "{...}",                # JSON of the model's Config dataclass
       "n_sites": 805,
       "epochs_trained": 800,
-      "weights": {name: tensor},        # the model's parameters
+      "weights": {name: tensor},        # the model's parameters, always CPU tensors
       "extra": "{...}",                 # JSON chosen by the caller (site table, provenance)
+      "populations": "{...}",           # only for conditional families: JSON of the label
+                                        # vocabulary and its training counts
       "training": {...},                # only in checkpoints: epoch, RNG and optimizer state
     }
+
+Writes are atomic: the payload goes to a temporary file ``.<name>.<pid>.<random>.part`` beside
+the target, held under an exclusive ``flock`` while it is written, synced to disk, then renamed
+onto the target. A failure (a full disk, an exception, Ctrl-C) removes the temporary file and
+leaves the previous file intact; a writer killed outright (``kill -9``, power loss) leaves its
+temporary file behind, and the next write to the same target, or the next training run with
+that checkpoint path, removes it (a ``.part`` file is removed only when no live process holds
+its lock, so a concurrent writer is never disturbed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
+import secrets
 import signal
 import threading
 import zipfile
@@ -33,7 +46,7 @@ from typing import Any, Iterator
 import torch
 
 from ..errors import ModelError
-from ..provenance import _jsonable, atomic_path
+from ..provenance import _jsonable
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -45,7 +58,9 @@ __all__ = [
     "format_duration",
     "write_checkpoint",
     "read_checkpoint",
+    "remove_stale_parts",
     "TrainingInterrupted",
+    "TrainingDiverged",
     "stop_requests",
 ]
 
@@ -160,8 +175,16 @@ def write_checkpoint(
     extra: dict[str, Any] | None,
     epochs_trained: int = 0,
     training: dict[str, Any] | None = None,
+    populations: dict[str, Any] | None = None,
 ) -> None:
-    """Write a model file (``training`` None) or a checkpoint atomically."""
+    """Write a model file (``training`` None) or a checkpoint atomically, with CPU tensors.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be written (its ``filename`` is ``path``); the previous file at
+        ``path`` is then left as it was and no temporary file remains.
+    """
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_VERSION,
@@ -172,10 +195,97 @@ def write_checkpoint(
         "weights": {k: v.detach().cpu().clone() for k, v in weights.items()},
         "extra": json.dumps(_jsonable(extra if extra is not None else {})),
     }
+    if populations is not None:
+        payload["populations"] = json.dumps(populations, sort_keys=True)
     if training is not None:
-        payload["training"] = training
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        payload["training"] = _to_cpu(training)
+    _atomic_save(payload, Path(path))
+
+
+def _to_cpu(value: Any) -> Any:
+    """``value`` with every tensor inside (dicts, lists, tuples) copied to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
+def _part_files(final: Path) -> list[Path]:
+    return sorted(final.parent.glob(f".{final.name}.*.part"))
+
+
+def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that dead writers left beside ``path``; returns those removed.
+
+    A temporary file is stale when no process holds its ``flock`` (its writer died: a file
+    being written by a live process is locked and kept).
+    """
+    final = Path(path)
+    removed = []
+    for part in _part_files(final):
+        try:
+            fd = os.open(part, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live writer holds it
+            try:
+                part.unlink()
+                removed.append(part)
+            except FileNotFoundError:
+                pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _locked_part(final: Path) -> tuple[int, Path]:
+    """Create and lock a fresh temporary file beside ``final``; returns ``(fd, path)``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    while True:
+        part = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # a cleaner may have removed it between creation and locking: then start again
+            if os.stat(part).st_ino == os.fstat(fd).st_ino:
+                return fd, part
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _atomic_save(payload: dict[str, Any], final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(final)
+    fd, part = _locked_part(final)
+    try:
+        with open(fd, "wb", closefd=False) as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(fd)
+        os.replace(part, final)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        os.close(fd)
+        if isinstance(exc, OSError) and not isinstance(exc, ModelError):
+            raise OSError(exc.errno or errno.EIO, exc.strerror or str(exc), str(final)) from exc
+        raise
+    os.close(fd)
+    # make the rename itself durable (best effort: not every file system allows it)
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -220,29 +330,75 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         payload["config"] = json.loads(payload["config"])
         payload["extra"] = json.loads(payload["extra"])
+        if "populations" in payload:
+            payload["populations"] = json.loads(payload["populations"])
     except (TypeError, json.JSONDecodeError):
         raise ModelError(
-            f"{p} is not a haplogen model checkpoint: its config or extra entry is not valid JSON"
+            f"{p} is not a haplogen model checkpoint: its config, extra or populations entry is not valid JSON"
         ) from None
+    if not isinstance(payload["config"], dict) or not isinstance(payload["weights"], dict):
+        raise ModelError(f"{p} is not a haplogen model checkpoint: its config or weights entry is not a mapping")
     return payload
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on a signal (Ctrl-C, SIGTERM) after saving a checkpoint.
+    """Training stopped on a signal (Ctrl-C, SIGTERM).
+
+    The first signal stops at the end of the epoch, after writing a checkpoint; a second one
+    stops at once, keeping the newest checkpoint already on disk (if any).
 
     Attributes
     ----------
     epoch : int
-        Epochs completed and saved in the checkpoint.
+        Epochs in the checkpoint that a resumed run continues from (the epochs completed when
+        there is no checkpoint).
     checkpoint_path : str or None
-        Where the checkpoint was written (None when training had no checkpoint path).
+        The checkpoint that the run can be resumed from; None when no checkpoint of this run
+        exists (no checkpoint path was given, or the run was stopped before its first
+        checkpoint), so the run cannot be resumed.
     """
 
-    def __init__(self, epoch: int, checkpoint_path: str | None) -> None:
+    def __init__(self, epoch: int, checkpoint_path: str | None, *, at_once: bool = False) -> None:
         self.epoch = epoch
         self.checkpoint_path = checkpoint_path
-        where = f"; checkpoint of epoch {epoch} saved in {checkpoint_path}" if checkpoint_path else ""
-        super().__init__(f"training interrupted after epoch {epoch}{where}")
+        self.at_once = at_once
+        if at_once:
+            head = f"training interrupted at once, during epoch {epoch + 1}"
+            if checkpoint_path:
+                head = f"training interrupted at once; the checkpoint of epoch {epoch} in {checkpoint_path} is kept"
+            else:
+                head += "; no checkpoint had been written, so the run cannot be resumed"
+        elif checkpoint_path:
+            head = f"training interrupted after epoch {epoch}; checkpoint of epoch {epoch} saved in {checkpoint_path}"
+        else:
+            head = f"training interrupted after epoch {epoch}; no checkpoint path was given, so the run cannot be resumed"
+        super().__init__(head)
+
+
+class TrainingDiverged(ModelError):
+    """Training produced a non-finite loss or weight; the run stopped and nothing was saved from it.
+
+    The newest checkpoint written before the divergence stays on disk untouched (no
+    checkpoint with non-finite weights is ever written). The command line exits with status
+    5 for this error (1: other errors, 2: input, 3: model files, 4: privacy audit).
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch (1-based) at the end of which the non-finite value was found.
+    checkpoint_path : str or None
+        The last good checkpoint, None when none was written.
+    last_good_epoch : int or None
+        Epochs in that checkpoint.
+    """
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, epoch: int, checkpoint_path: str | None, last_good_epoch: int | None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.checkpoint_path = checkpoint_path
+        self.last_good_epoch = last_good_epoch
 
 
 @contextlib.contextmanager
