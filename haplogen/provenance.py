@@ -342,6 +342,8 @@ class OutputSet:
         self.remove = [Path(p) for p in remove]
         self.hint = hint
         self._stages: dict[Path, Path] = {}  # final folder -> its temporary folder
+        self._current: Path | None = None  # the output asked for last: the one being written
+        self._checked = False  # check() passed once: an output that appears later is another run's
 
     def check(self) -> None:
         """Refuse an output that is a folder, or that exists when ``overwrite`` is False."""
@@ -357,9 +359,19 @@ class OutputSet:
                     break
         if not self.overwrite:
             existing = [f for f in self.finals if f.exists() or f.is_symlink()]
+            if existing and self._checked:
+                raise InputError(self._taken_message(existing[0]))
             if existing:
                 more = f" (and {len(existing) - 1} more of its outputs)" if len(existing) > 1 else ""
                 raise InputError(f"{existing[0]} already exists{more}; {self.hint}")
+        self._checked = True
+
+    @staticmethod
+    def _taken_message(path: Path) -> str:
+        return (
+            f"{path} was written by another run while this one was working; "
+            "this run's outputs were discarded, the other run's are kept whole"
+        )
 
     def __enter__(self) -> "OutputSet":
         self.check()
@@ -386,6 +398,7 @@ class OutputSet:
         stage = self._stages.get(final.parent)
         if stage is None:
             raise ValueError(f"{final} is not in the folder of any output of this set")
+        self._current = final
         return stage / final.name
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
@@ -421,8 +434,8 @@ class OutputSet:
         if isinstance(exc, OutputError):
             return exc
         name = self._final_name(exc.filename)
-        if name is None:
-            name = ", ".join(str(f) for f in self.finals)
+        if name is None:  # a writer that did not say which file: the one it was given last
+            name = str(self._current) if self._current is not None else ", ".join(str(f) for f in self.finals)
         if exc.errno is None and any(_disk_full(s.parent) for s in self._stages.values()):
             reason = os.strerror(errno.ENOSPC)
         else:
@@ -439,10 +452,7 @@ class OutputSet:
             if not self.overwrite:
                 taken = [f for f in self.finals if f.exists() or f.is_symlink()]
                 if taken:
-                    raise InputError(
-                        f"{taken[0]} was written by another run while this one was working; "
-                        f"this run's outputs were discarded, the other run's are kept whole"
-                    )
+                    raise InputError(self._taken_message(taken[0]))
             for old in self.remove:
                 if old.is_file() or old.is_symlink():
                     old.unlink()
