@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# demo-output/ belongs to this target: a second `make demo` replaces it (--overwrite)
 demo: $(STAMP)
-	$(BIN)/haplogen demo --out demo-output
+	$(BIN)/haplogen demo --out demo-output --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
