@@ -17,10 +17,7 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
-import warnings
-from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 import numpy as np
 import pytest
@@ -53,7 +50,7 @@ from haplogen.models.config import (
     format_value,
     parse_overrides,
 )
-from haplogen.models.training import TrainingDiverged, TrainingInterrupted, read_checkpoint, remove_stale_parts
+from haplogen.models.training import TrainingInterrupted, read_checkpoint, remove_stale_parts
 
 RBM_SMALL = RBMConfig(n_hidden=8, batch_size=40, n_chains=40, sample_burn_in=10, epochs=3)
 GAN_SMALL = GANConfig(epochs=2)
@@ -426,3 +423,280 @@ def test_a_signal_stops_training_at_the_epoch_end_with_a_checkpoint(tmp_path, si
     assert summary.resumed_from_epoch == 2
     for name, value in straight._weights().items():
         assert torch.equal(value, resumed._weights()[name]), name
+
+
+# ------------------------------------------------------------- fit arguments, signals
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), True, "60"])
+def test_checkpoint_interval_and_time_budget_must_be_finite(value):
+    model = _model("rbm")
+    with pytest.raises(InputError, match=f"the checkpoint interval must be a finite number of seconds >= 0, found {value!r}"):
+        model.fit(_toy(), seed=1, checkpoint_every_s=value)
+    with pytest.raises(InputError, match=f"the time budget must be a finite number of seconds > 0, found {value!r}"):
+        model.fit(_toy(), seed=1, time_budget_s=value)
+    with pytest.raises(InputError, match="the time budget must be a finite number of seconds > 0, found 0"):
+        model.fit(_toy(), seed=1, time_budget_s=0)
+    with pytest.raises(InputError, match="epochs must be a non-negative integer, found -1"):
+        model.fit(_toy(), seed=1, epochs=-1)
+
+
+def _two_signals_at(epoch: int):
+    def progress(p):
+        if p.epoch == epoch:
+            signal.raise_signal(signal.SIGINT)  # the first asks to stop at the end of the epoch ...
+            signal.raise_signal(signal.SIGINT)  # ... a second stops at once
+
+    return progress
+
+
+def test_a_second_signal_before_any_checkpoint_does_not_claim_the_run_can_resume(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(TrainingInterrupted, match="no checkpoint had been written, so the run cannot be resumed") as info:
+        _model("rbm").fit(_toy(), seed=1, epochs=5, checkpoint_path=path, progress=_two_signals_at(2))
+    assert info.value.checkpoint_path is None and info.value.at_once
+    assert not path.exists() and not list(tmp_path.glob("*.part"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_signal_keeps_the_newest_checkpoint(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(TrainingInterrupted, match=f"interrupted at once; the checkpoint of epoch 2 in {path} is kept") as info:
+        _model("rbm").fit(
+            _toy(), seed=1, epochs=5, checkpoint_path=path, checkpoint_every_s=0.0, progress=_two_signals_at(3)
+        )
+    assert info.value.checkpoint_path == str(path) and info.value.epoch == 2
+    assert read_checkpoint(path)["training"]["epoch"] == 2
+
+
+def test_without_a_checkpoint_path_an_interrupted_run_says_it_cannot_resume():
+    def once(p):
+        if p.epoch == 1:
+            signal.raise_signal(signal.SIGTERM)
+
+    with pytest.raises(TrainingInterrupted, match="no checkpoint path was given, so the run cannot be resumed") as info:
+        _model("rbm").fit(_toy(), seed=1, epochs=3, progress=once)
+    assert info.value.checkpoint_path is None
+
+
+# ----------------------------------------------------------- checkpoint file faults
+def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    real_save = torch.save
+    calls = []
+
+    def full_disk(obj, handle, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the second checkpoint: half written, then the disk is full
+            handle.write(b"PK\x03\x04 partial bytes")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, handle, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError) as info:
+        _model("rbm").fit(_toy(), seed=1, epochs=4, checkpoint_path=path, checkpoint_every_s=0.0)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    assert read_checkpoint(path)["training"]["epoch"] == 1  # the previous checkpoint, intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]  # no temporary file left
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+import numpy as np, torch
+from haplogen.models import RBM, RBMConfig
+calls = []
+real_save = torch.save
+def dies_while_writing(obj, handle, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:  # inside the second checkpoint write: some bytes out, then kill -9
+        handle.write(b"PK\\x03\\x04 partial")
+        handle.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_save(obj, handle, *args, **kwargs)
+torch.save = dies_while_writing
+x = (np.random.default_rng(0).random((80, 12)) < 0.4).astype(np.uint8)
+config = RBMConfig(n_hidden=8, batch_size=40, n_chains=40, sample_burn_in=10, epochs=4)
+RBM(config, 12).fit(x, seed=1, checkpoint_path=sys.argv[1], checkpoint_every_s=0.0)
+"""
+
+
+def test_kill_9_inside_a_checkpoint_write_loses_nothing(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    result = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path)], capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    parts = list(tmp_path.glob(".ckpt.pt.*.part"))
+    assert len(parts) == 1  # the killed writer's temporary file: the kill did land inside the write
+    assert read_checkpoint(path)["training"]["epoch"] == 1  # the previous checkpoint is intact
+    # the next run with that checkpoint path removes the dead writer's file, and resumes
+    x = (np.random.default_rng(0).random((80, 12)) < 0.4).astype(np.uint8)
+    summary = RBM(RBM_SMALL, 12).fit(x, seed=1, epochs=4, checkpoint_path=path, resume=True)
+    assert summary.resumed_from_epoch == 1 and summary.epochs_run == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_a_temporary_file_held_by_a_live_writer_is_kept(tmp_path):
+    final = tmp_path / "model.pt"
+    part = tmp_path / ".model.pt.123.abcd.part"
+    part.write_bytes(b"being written")
+    with open(part, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        assert remove_stale_parts(final) == [] and part.exists()
+    assert remove_stale_parts(final) == [part] and not part.exists()
+
+
+# ------------------------------------------------------------------------- devices
+def test_device_defaults_to_cpu_and_a_missing_gpu_is_one_line(tmp_path, monkeypatch):
+    assert RBM(RBM_SMALL, 12).device == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = dataclasses.replace(RBM_SMALL, device="cuda")  # a valid setting ...
+    with pytest.raises(InputError, match="device 'cuda' was asked for but torch finds no CUDA GPU on this machine"):
+        RBM(config, 12)  # ... that this machine cannot honour
+    model = RBM(RBM_SMALL, 12)
+    model.fit(_toy(), seed=1)
+    model.save(tmp_path / "m.pt")
+    with pytest.raises(InputError, match="no CUDA GPU"):
+        load_model(tmp_path / "m.pt", device="cuda")
+
+
+def test_the_device_is_not_part_of_the_same_configuration(tmp_path):
+    """A checkpoint whose configuration names another device resumes exactly here."""
+    x = _toy()
+    straight = RBM(RBM_SMALL, 12)
+    straight.fit(x, seed=1, epochs=3)
+    ckpt = tmp_path / "run.ckpt"
+    RBM(RBM_SMALL, 12).fit(x, seed=1, epochs=1, checkpoint_path=ckpt)
+    payload = torch.load(ckpt, weights_only=True)
+    payload["config"] = json.dumps({**json.loads(payload["config"]), "device": "cuda:0"})
+    torch.save(payload, ckpt)
+    resumed = RBM(RBM_SMALL, 12)
+    resumed.fit(x, seed=1, epochs=3, checkpoint_path=ckpt, resume=True)
+    for key, value in straight._weights().items():
+        assert torch.equal(value, resumed._weights()[key]), key
+    loaded, _ = load_model(ckpt)  # a model file naming a GPU loads on the CPU
+    assert loaded.config.device == "cpu" and loaded.device == torch.device("cpu")
+
+
+def test_resuming_on_another_kind_of_device_warns_that_it_is_not_exact(tmp_path):
+    x = _toy()
+    ckpt = tmp_path / "run.ckpt"
+    RBM(RBM_SMALL, 12).fit(x, seed=1, epochs=1, checkpoint_path=ckpt)
+    payload = torch.load(ckpt, weights_only=True)
+    payload["training"]["device_type"] = "cuda"  # as if written by a run on a GPU
+    torch.save(payload, ckpt)
+    with pytest.warns(UserWarning, match="written by a run on cuda, this run is on cpu: .*will differ"):
+        summary = RBM(RBM_SMALL, 12).fit(x, seed=1, epochs=3, checkpoint_path=ckpt, resume=True)
+    assert summary.resumed_from_epoch == 1 and summary.epochs_run == 3
+
+
+# --------------------------------------------------- a conditional family (test only)
+@dataclasses.dataclass(frozen=True)
+class PopulationFrequenciesConfig(ModelConfig):
+    """Settings of the test-only conditional family."""
+
+    epochs: NonNegativeInt = 3
+    learning_rate: PositiveFloat = 0.5  # step of the logits towards the minibatch frequencies
+    batch_size: PositiveInt = 16
+
+
+class PopulationFrequencies(GenerativeModel):
+    """Independent sites with per-population allele frequencies, learnt by noisy minibatch steps.
+
+    The simplest model conditional on population: enough to test the label plumbing of the
+    base class (vocabulary, counts, codes, saving, resuming, sampling by population).
+    """
+
+    name: ClassVar[str] = "popfreq_test"
+    Config: ClassVar[type] = PopulationFrequenciesConfig
+    conditional: ClassVar[bool] = True
+
+    def __init__(self, config, n_sites):
+        super().__init__(config, n_sites)
+        # one row of logits per population: known here whenever it matters (load, fit)
+        self.logits = torch.zeros(len(self.populations or ()), n_sites, device=self.device)
+
+    def _initialise(self, x, seed, labels):
+        self._x, self._codes = x, labels
+        self._generator = self._new_generator(seed)
+        self.logits = torch.zeros(len(self.populations), self.n_sites, device=self.device)
+
+    def _train_epoch(self, epoch):
+        rows = torch.randperm(self._x.shape[0], generator=self._generator)[: self.config.batch_size]
+        for code in range(len(self.populations)):
+            mine = rows[self._codes[rows] == code]
+            if len(mine):
+                target = self._x[mine].mean(0).clamp(0.02, 0.98)
+                self.logits[code] += self.config.learning_rate * (torch.logit(target) - self.logits[code])
+        return {"spread": float(self.logits.std())}
+
+    def _weights(self):
+        return {"logits": self.logits}
+
+    def _set_weights(self, weights):
+        self.logits = weights["logits"].clone()
+
+    def _training_state(self):
+        return {"generator": self._generator.get_state()}
+
+    def _restore_training_state(self, state, x, seed, labels):
+        self._x, self._codes = x, labels
+        self._generator = self._restore_generator(state["generator"], seed)
+
+    def _sample(self, n, generator, batch_size, labels):
+        p = torch.sigmoid(self.logits[labels])  # (n, n_sites)
+        return (torch.rand(p.shape, generator=generator) < p).to(torch.uint8)
+
+
+def _two_populations(n_a: int = 60, n_b: int = 20, n_sites: int = 10):
+    """Population A carries almost only REF alleles, B almost only ALT."""
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.random((n_a, n_sites)) < 0.05, rng.random((n_b, n_sites)) < 0.95]).astype(np.uint8)
+    labels = np.array(["A"] * n_a + ["B"] * n_b)
+    order = rng.permutation(n_a + n_b)
+    return x[order], labels[order]
+
+
+def test_a_conditional_family_learns_stores_and_samples_by_population(tmp_path):
+    x, labels = _two_populations()
+    model = PopulationFrequencies(PopulationFrequenciesConfig(), 10)
+    assert model.populations is None and model.logits.shape == (0, 10)
+    model.fit(x, seed=1, labels=list(labels))
+    assert model.populations == ("A", "B") and model.population_counts == (60, 20)
+    a = model.sample(200, seed=2, labels="A")
+    b = model.sample(200, seed=2, labels=["B"] * 200)
+    assert a.mean() < 0.2 and b.mean() > 0.8
+    # unlabelled sampling draws the populations in the training proportions (3:1)
+    mixed = model.sample(4000, seed=3)
+    share_b = float((mixed.mean(axis=1) > 0.5).mean())
+    assert share_b == pytest.approx(0.25, abs=0.03)
+    with pytest.raises(InputError, match="not trained on the population 'C'; it knows A, B"):
+        model.sample(2, seed=1, labels=["A", "C"])
+    path = tmp_path / "m.pt"
+    model.save(path)
+    payload = torch.load(path, weights_only=True)
+    assert json.loads(payload["populations"]) == {"names": ["A", "B"], "counts": [60, 20]}
+    loaded, _ = PopulationFrequencies.load(path)
+    assert loaded.populations == ("A", "B") and loaded.population_counts == (60, 20)
+    assert np.array_equal(loaded.sample(50, seed=4), model.sample(50, seed=4))
+    del payload["populations"]
+    torch.save(payload, tmp_path / "bare.pt")
+    with pytest.raises(ModelError, match="conditional 'popfreq_test' model without its populations"):
+        PopulationFrequencies.load(tmp_path / "bare.pt")
+
+
+def test_a_conditional_family_resumes_exactly_and_checks_the_labels(tmp_path):
+    x, labels = _two_populations()
+    config = PopulationFrequenciesConfig(epochs=4)
+    straight = PopulationFrequencies(config, 10)
+    straight.fit(x, seed=1, labels=labels)
+    ckpt = tmp_path / "run.ckpt"
+    PopulationFrequencies(config, 10).fit(x, seed=1, labels=labels, epochs=2, checkpoint_path=ckpt)
+    resumed = PopulationFrequencies(config, 10)
+    resumed.fit(x, seed=1, labels=labels, checkpoint_path=ckpt, resume=True)
+    assert torch.equal(straight.logits, resumed.logits)
+    relabelled = np.where(labels == "A", "C", labels)
+    with pytest.raises(ModelError, match="trained with the populations A, B, the labels now give B, C"):
+        PopulationFrequencies(config, 10).fit(x, seed=1, labels=relabelled, checkpoint_path=ckpt, resume=True)
+    moved = np.roll(labels, 1)  # the same populations and counts, on other haplotypes
+    assert not np.array_equal(moved, labels)
+    with pytest.raises(ModelError, match="other data or labels of the same shape"):
+        PopulationFrequencies(config, 10).fit(x, seed=1, labels=moved, checkpoint_path=ckpt, resume=True)
+    with pytest.raises(InputError, match="population labels must be non-empty text, found 3"):
+        PopulationFrequencies(config, 10).fit(x, seed=1, labels=[3] * len(x))

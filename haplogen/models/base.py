@@ -155,7 +155,7 @@ class GenerativeModel(abc.ABC):
     #: the family's name: the --model choice and the key in model files (= its module's FAMILY)
     name: ClassVar[str]
     #: the family's frozen configuration dataclass, a subclass of ModelConfig
-    Config: ClassVar[type]
+    Config: ClassVar[type[ModelConfig]]
     #: whether the family learns p(haplotype | population) and so takes labels
     conditional: ClassVar[bool] = False
 
