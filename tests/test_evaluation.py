@@ -391,6 +391,9 @@ def test_write_outputs_is_all_or_nothing(evaluation, tmp_path, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]
 
 
-def test_the_module_example_runs():
-    result = doctest.testmod(haplogen.evaluation, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 5 and result.failed == 0
+def test_the_module_examples_run():
+    import haplogen.statistics
+
+    for module in (haplogen.evaluation, haplogen.statistics):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted >= 4 and result.failed == 0, module.__name__
