@@ -113,7 +113,7 @@ def test_family_declarations_are_read_without_importing(source, pattern):
 @pytest.fixture
 def fake_package(tmp_path, monkeypatch):
     """Point the registry at a folder of family files written by the test."""
-    monkeypatch.setattr(registry.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(registry, "_package_files", lambda: tmp_path)
     registry.families.cache_clear()
     yield tmp_path
     registry.families.cache_clear()

@@ -121,6 +121,11 @@ def _declared_family(source: str, filename: str) -> tuple[str | None, str]:
     return None, description
 
 
+def _package_files() -> Any:
+    """The folder of this package's files (a ``Traversable``: a directory, or a zip's inside)."""
+    return resources.files(__package__)
+
+
 @functools.lru_cache(maxsize=1)
 def families() -> dict[str, FamilyInfo]:
     """Every model family of this haplogen, by name (sorted), found without importing any.
@@ -132,8 +137,7 @@ def families() -> dict[str, FamilyInfo]:
         docstring).
     """
     found: dict[str, FamilyInfo] = {}
-    package = resources.files(__package__)
-    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+    for entry in sorted(_package_files().iterdir(), key=lambda e: e.name):
         filename = entry.name
         if not filename.endswith(".py") or filename.startswith("_") or not entry.is_file():
             continue
