@@ -50,14 +50,14 @@ def main() -> None:
     if not args.skip_train:
         timings["train_s"] = haplogen("train", str(vcf), "--model", "rbm", "-o", str(out / "rbm"),
                                       "--seed", args.seed, "--overwrite", "--threads", "2")
-    timings["generate_s"] = haplogen("generate", str(out / "rbm"), "-n", "5000", "-o", str(out / "rbm_ag.vcf.gz"),
+    timings["generate_s"] = haplogen("generate", str(out / "rbm"), "-n", "5000", "-o", str(out / "rbm_ag.vcf.gz"), "--overwrite",
                                      "--seed", str(int(args.seed) + 1))
     published = data / "published_ags"
     timings["evaluate_s"] = haplogen(
         "evaluate", "--real", str(vcf), "--legend", str(data / "805_SNP.legend"),
         "--synthetic", str(out / "rbm_ag.vcf.gz"),
         str(published / "805_SNP_GAN_AG_20000epochs.hapt.gz"), str(published / "805_SNP_RBM_AG_800Epochs.hapt.gz"),
-        "--labels", str(data / "samples.tsv"), "--seed", "0", "-o", str(out / "evaluation"),
+        "--labels", str(data / "samples.tsv"), "--seed", "0", "-o", str(out / "evaluation"), "--overwrite",
     )
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     provenance = json.loads((out / "rbm" / "provenance.json").read_text())

@@ -33,16 +33,16 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     timings = {
         "split_s": haplogen("split", str(data / "1000g_805snp.vcf.gz"), "--split-file", str(data / "split.tsv"),
-                            "-o", str(out / "split"), "--seed", args.seed),
+                            "-o", str(out / "split"), "--seed", args.seed, "--overwrite"),
     }
     timings["train_s"] = haplogen("train", str(out / "split" / "train.vcf.gz"), "--model", "rbm", "-o", str(out / "rbm"),
                                   "--seed", args.seed, "--overwrite", "--threads", "2")
-    timings["generate_s"] = haplogen("generate", str(out / "rbm"), "-n", "1004", "-o", str(out / "rbm_ag.vcf.gz"),
+    timings["generate_s"] = haplogen("generate", str(out / "rbm"), "-n", "1004", "-o", str(out / "rbm_ag.vcf.gz"), "--overwrite",
                                      "--seed", str(int(args.seed) + 1))
     timings["evaluate_s"] = haplogen(
         "evaluate", "--real", str(out / "split" / "train.vcf.gz"), "--holdout", str(out / "split" / "holdout.vcf.gz"),
         "--synthetic", str(out / "rbm_ag.vcf.gz"), "--labels", str(data / "samples.tsv"), "--seed", "0",
-        "-o", str(out / "evaluation"),
+        "-o", str(out / "evaluation"), "--overwrite",
     )
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     result = {

@@ -428,7 +428,7 @@ def train(
     record["training_data"] = training_data_record(h)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out), _writing(out):
+    with _writing(out), _exclusive(out):
         if resume:
             _truncate_log(out / LOG_FILE, resume_epoch)
         else:

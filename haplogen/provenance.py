@@ -402,11 +402,24 @@ class OutputSet:
         return stage / final.name
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        from .errors import HaplogenError
+
         try:
             if exc is None:
                 self._publish()
             elif isinstance(exc, OSError):
                 raise self._output_error(exc) from exc
+            elif isinstance(exc, HaplogenError) and any(str(s) in str(exc) for s in self._stages.values()):
+                # a writer's message names the temporary folder: name the output instead
+                text = str(exc)
+                for folder, stage in self._stages.items():
+                    text = text.replace(str(stage), str(folder))
+                try:
+                    renamed = type(exc)(text)
+                except TypeError:  # an error type with other arguments: keep it as it is
+                    renamed = None
+                if renamed is not None:
+                    raise renamed from exc
         except OSError as error:
             raise self._output_error(error) from error
         finally:

@@ -52,7 +52,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..haplotypes import Haplotypes, Sites
-from ..provenance import _jsonable, atomic_path, file_checksum, now
+from ..provenance import _disk_full, _jsonable, atomic_path, file_checksum, now
 
 __all__ = ["ReadOptions", "ReadSummary", "read_vcf", "write_vcf"]
 
@@ -997,6 +997,8 @@ def write_vcf(
                 try:
                     pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp_index))
                 except Exception as exc:
+                    if isinstance(exc, OSError) and (exc.errno is not None or _disk_full(Path(tmp).parent)):
+                        raise  # the disk, not the sites: atomic_path names the file and the reason
                     reason = _htslib_reason(captured, exc)
                     raise InputError(
                         f"cannot index {path} with tabix ({reason}); nothing was written: "
