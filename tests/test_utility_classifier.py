@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,3 +139,56 @@ def test_the_figure_draws_one_matrix_per_set(scored):
     assert len(visible) == len(scored["sets"])
     assert "trained on other real" in visible[1].get_title()
     assert [t.get_text() for t in visible[0].get_yticklabels()] == scored["labels"]
+
+
+# ---------------------------------------------------------------------------- as a statistic of the evaluation
+@pytest.fixture
+def utility_registered():
+    """The utility statistics registered for one test, and unregistered after it."""
+    from haplogen.statistics.registry import load_statistics, unregister_statistic
+    from haplogen.utility.registration import UTILITY_STATISTICS, register_utility_statistics
+
+    before = {s.name for s in load_statistics()}
+    register_utility_statistics()
+    yield
+    for name in UTILITY_STATISTICS:
+        if name not in before:
+            unregister_statistic(name)
+
+
+def test_train_on_artificial_shows_in_metrics_json(utility_registered, thirds, tmp_path):
+    import json
+
+    from haplogen.evaluation import evaluate
+    from haplogen.report import write_outputs
+
+    train, other, holdout = thirds
+    unlabelled = replace(other, population=None, super_population=None)
+    ev = evaluate(train, {"other real": other, "unlabelled": unlabelled}, holdout=holdout, seed=3,
+                  statistics=["train_on_artificial"])
+    paths = write_outputs(ev, tmp_path)
+    document = json.loads(Path(paths["metrics"]).read_text())
+    direct = train_on_synthetic(train, {"other real": other, "unlabelled": unlabelled}, holdout, seed=3)
+    values = document["statistics"]["toar_accuracy"]["values"]
+    assert values["other real"] == pytest.approx(direct["accuracy"]["other real"])
+    assert values["unlabelled"] is None  # skipped for this set (NaN is written as null)
+    gap = document["statistics"]["toar_accuracy_gap"]
+    assert gap["goal"] == "target" and gap["bands"] == [0.02, 0.05]
+    assert gap["values"]["other real"] == pytest.approx(direct["accuracy"]["other real"] - direct["accuracy"]["real"])
+    assert document["statistics"]["toar_macro_f1"]["values"]["other real"] == pytest.approx(
+        direct["macro_f1"]["other real"])
+    assert any(note.startswith("Train on real, test on real: accuracy") for note in document["notes"])
+    assert any("unlabelled: not scored" in note for note in document["notes"])
+    assert "imputation" in document["skipped"]  # opt-in
+    assert "Train on artificial, test on real" in Path(paths["report"]).read_text()
+
+
+def test_train_on_artificial_is_skipped_without_labelled_sets(utility_registered, thirds):
+    from haplogen.evaluation import evaluate
+
+    train, other, holdout = thirds
+    unlabelled = replace(other, population=None, super_population=None)
+    ev = evaluate(train, {"unlabelled": unlabelled}, holdout=holdout, statistics=["train_on_artificial"])
+    assert ev.skipped["train_on_artificial"] == (
+        "Train on artificial, test on real skipped: no synthetic set carries population labels (sample them "
+        "from a conditional model, which writes a samples table).")

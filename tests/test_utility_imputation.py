@@ -338,3 +338,61 @@ def test_input_errors(tiny, tmp_path, with_java):
         run_beagle(real, Haplotypes.from_matrix(holdout.matrix[:, :3], odd), beagle=beagle, what="real")
     with pytest.raises(InputError, match=r"the artificial set name 'real' clashes with a panel name"):
         imputation_utility(real, {"real": real}, holdout, beagle=beagle)
+
+
+# ---------------------------------------------------------------------------- as a statistic of the evaluation
+@pytest.fixture
+def utility_registered():
+    """The utility statistics registered for one test, and unregistered after it."""
+    from haplogen.statistics.registry import load_statistics, unregister_statistic
+    from haplogen.utility.registration import UTILITY_STATISTICS, register_utility_statistics
+
+    before = {s.name for s in load_statistics()}
+    register_utility_statistics()
+    yield
+    for name in UTILITY_STATISTICS:
+        if name not in before:
+            unregister_statistic(name)
+
+
+@needs_beagle
+def test_imputation_shows_in_metrics_json_when_asked_for(utility_registered, split, tmp_path):
+    import json
+
+    from haplogen.evaluation import evaluate
+    from haplogen.report import write_outputs
+
+    train, holdout = split
+    shuffled = shuffled_columns(train, 1)
+    ev = evaluate(train, {"shuffled": shuffled}, holdout=holdout, seed=3, statistics=["imputation"],
+                  options={"imputation": {"array_every": 8}})
+    result = ev.results["imputation"].result
+    assert result["array_every"] == 8 and result["panels"] == ["real", "shuffled", "real+shuffled"]
+    paths = write_outputs(ev, tmp_path)
+    document = json.loads(Path(paths["metrics"]).read_text())
+    stats = document["statistics"]
+    assert stats["imputation_r2"]["values"]["shuffled"] == pytest.approx(result["r2"]["shuffled"])
+    for k, key in enumerate(("imputation_r2_maf_le1", "imputation_r2_maf_1to5", "imputation_r2_maf_gt5")):
+        expected = result["r2_by_bin"]["shuffled"][k]
+        assert stats[key]["values"]["shuffled"] == (None if np.isnan(expected) else pytest.approx(expected))
+    assert stats["imputation_r2_gap"]["values"]["shuffled"] == pytest.approx(
+        result["r2"]["shuffled"] - result["r2"]["real"])
+    assert stats["imputation_r2_gap"]["values"]["shuffled"] < -0.2  # no LD, no imputation
+    assert stats["imputation_r2_combined_gain"]["values"]["shuffled"] == pytest.approx(
+        result["r2"]["real+shuffled"] - result["r2"]["real"])
+    assert any(note.startswith("Imputation with the real panel") for note in document["notes"])
+    assert "Imputation r² by minor allele frequency" in Path(paths["report"]).read_text()
+
+
+def test_imputation_is_opt_in_and_skipped_without_beagle(utility_registered, tiny):
+    from haplogen.evaluation import evaluate
+
+    real, holdout = tiny
+    other = Haplotypes.from_matrix(real.matrix[::-1], real.sites, prefix="AG")
+    ev = evaluate(real, {"other": other}, holdout=holdout, statistics=["allele_frequency"])
+    assert "not among the statistics asked for" in ev.skipped["imputation"]
+    ev = evaluate(real, {"other": other}, holdout=holdout, statistics=["allele_frequency", "imputation"],
+                  options={"imputation": {"beagle": "/nonexistent/beagle"}})
+    assert ev.skipped["imputation"].startswith("Imputation reference panel skipped: Beagle 5 cannot run: the program "
+                                               "/nonexistent/beagle is not on the PATH; install it with 'apt-get")
+    assert "imputation_r2" not in ev.metrics["other"]
