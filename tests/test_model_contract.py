@@ -226,8 +226,13 @@ def test_labels_are_refused_or_used(family, tiny):
         with pytest.raises(InputError, match="not conditional on population"):
             model.sample(5, seed=1, labels=pops[:5])
         return
-    with pytest.raises(InputError, match="conditional on population: it needs one label per training haplotype"):
-        model.fit(x, seed=1)
+    # without labels a conditional family learns p(haplotype), and refuses to sample by population
+    model.fit(x, seed=1)
+    assert model.populations is None
+    assert model.sample(4, seed=2).shape == (4, N_SITES)
+    with pytest.raises(InputError, match="trained without population labels, so it cannot sample by population"):
+        model.sample(3, seed=2, labels=pops[:3])
+    model = _new(family)
     with pytest.raises(InputError, match="one population label per haplotype: expected a 1-d sequence of 120"):
         model.fit(x, seed=1, labels=pops[:-1])
     model.fit(x, seed=1, labels=pops)

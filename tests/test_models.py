@@ -677,7 +677,8 @@ def test_a_conditional_family_learns_stores_and_samples_by_population(tmp_path):
     assert np.array_equal(loaded.sample(50, seed=4), model.sample(50, seed=4))
     del payload["populations"]
     torch.save(payload, tmp_path / "bare.pt")
-    with pytest.raises(ModelError, match="conditional 'popfreq_test' model without its populations"):
+    # a file without populations is a model trained without labels: its weights then do not fit
+    with pytest.raises(ModelError, match=r"weight 'logits' has shape \(2, 10\), expected \(0, 10\)"):
         PopulationFrequencies.load(tmp_path / "bare.pt")
 
 

@@ -158,6 +158,8 @@ class GenerativeModel(abc.ABC):
     Config: ClassVar[type[ModelConfig]]
     #: whether the family learns p(haplotype | population) and so takes labels
     conditional: ClassVar[bool] = False
+    #: whether the family computes the exact likelihood of a haplotype (:meth:`log_likelihood`)
+    tractable: ClassVar[bool] = False
 
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
@@ -181,7 +183,7 @@ class GenerativeModel(abc.ABC):
         self.population_counts: tuple[int, ...] | None = None
         self._device_changed_on_resume = False
 
-    def _rebuild_for(self, populations: tuple[str, ...]) -> None:
+    def _rebuild_for(self, populations: tuple[str, ...] | None) -> None:
         """Run the family's ``__init__`` again, with :attr:`populations` known (fresh weights)."""
         token = _POPULATIONS.set(populations)
         try:
@@ -222,6 +224,88 @@ class GenerativeModel(abc.ABC):
     ) -> np.ndarray | torch.Tensor:
         """``n`` haplotypes, 0/1 of shape (n, n_sites); ``labels`` (n,) codes for a conditional family."""
 
+    # ---------------------------------------------------------- optional hooks
+    def _converged(self) -> bool:
+        """True when training should stop before its epochs are spent (early stopping); checked
+        after every epoch. The default never stops early."""
+        return False
+
+    def _finish(self) -> None:
+        """Called once when a run ends normally, after its last checkpoint: a family that keeps
+        the best weights of a validation set puts them in place here. The default does nothing."""
+
+    def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Natural-log likelihood of each row of ``x`` (B, n_sites), float64 of shape (B,).
+
+        ``labels`` (B,) are population codes for a conditional model trained with labels, or None
+        (the likelihood then sums over the populations, weighted by their training shares). Only
+        families with :attr:`tractable` likelihoods implement it.
+        """
+        raise NotImplementedError
+
+    def log_likelihood(
+        self,
+        x: np.ndarray,
+        *,
+        labels: Sequence[str] | np.ndarray | None = None,
+        batch_size: int = 1024,
+    ) -> np.ndarray:
+        """Exact log-likelihood of every haplotype, in nats.
+
+        Parameters
+        ----------
+        x : ndarray of uint8, shape (n_haplotypes, n_sites)
+            Alleles, 0 (REF) or 1 (ALT), at the model's sites.
+        labels : sequence of str, shape (n_haplotypes,), optional
+            Populations, for a conditional model trained with labels: gives
+            log p(haplotype | population). Without them the likelihood is the marginal
+            log p(haplotype), summed over the populations with their training shares.
+        batch_size
+            Haplotypes scored at once (bounds memory).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_haplotypes,)
+
+        Raises
+        ------
+        ModelError
+            When the family has no tractable likelihood, or the model is not trained.
+        InputError
+            For malformed data, or labels the model cannot use.
+        """
+        if not self.tractable:
+            raise ModelError(
+                f"the {self.name} family has no tractable likelihood; score a model of a family that has one "
+                "(haplogen train --help lists them)"
+            )
+        if not self.fitted:
+            raise ModelError(f"the {self.name} model is not trained: call fit() or load a model file first")
+        x = self._check_data(x, min_rows=0)
+        codes = None
+        if labels is not None:
+            if not self.conditional:
+                raise self._not_conditional()
+            if self.populations is None:
+                raise InputError(
+                    f"this {self.name} model was trained without population labels; score without labels"
+                )
+            names = self._label_array(labels, x.shape[0], "scored")
+            unknown = sorted(set(names) - set(self.populations))
+            if unknown:
+                raise InputError(
+                    f"the model was not trained on the population {unknown[0]!r}; it knows {', '.join(self.populations)}"
+                )
+            codes = self._encode(names)
+        out = np.empty(x.shape[0], dtype=np.float64)
+        step = max(1, int(batch_size))
+        with torch.no_grad():
+            for start in range(0, x.shape[0], step):
+                xb = torch.from_numpy(x[start:start + step]).to(device=self.device, dtype=torch.float32)
+                cb = None if codes is None else codes[start:start + step]
+                out[start:start + step] = self._log_likelihood(xb, cb).double().cpu().numpy()
+        return out
+
     # ------------------------------------------------------------ for families
     def _new_generator(self, seed: int) -> torch.Generator:
         """A torch random generator on the model's device, seeded with ``seed``."""
@@ -253,7 +337,7 @@ class GenerativeModel(abc.ABC):
         return "lower the learning rate with --set"
 
     # ------------------------------------------------------------- validation
-    def _check_data(self, x: np.ndarray) -> np.ndarray:
+    def _check_data(self, x: np.ndarray, *, min_rows: int = 2) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2:
             raise InputError(
@@ -264,8 +348,8 @@ class GenerativeModel(abc.ABC):
                 f"the model was built for {self.n_sites} sites but the data have {x.shape[1]}; "
                 f"build the model with n_sites={x.shape[1]}"
             )
-        if x.shape[0] < 2:
-            raise InputError(f"training needs at least 2 haplotypes, found {x.shape[0]}")
+        if x.shape[0] < min_rows:
+            raise InputError(f"training needs at least {min_rows} haplotypes, found {x.shape[0]}")
         if x.dtype != np.uint8:
             if not (np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_):
                 raise InputError(f"training data must hold integer 0/1 alleles, found dtype {x.dtype}")
@@ -383,12 +467,13 @@ class GenerativeModel(abc.ABC):
         names: np.ndarray | None = None
         if labels is not None and not self.conditional:
             raise self._not_conditional()
-        if self.conditional:
-            if labels is None:
-                raise InputError(
-                    f"the {self.name} family is conditional on population: it needs one label per "
-                    "training haplotype; pass --labels TABLE (labels=... in Python)"
-                )
+        if self.conditional and labels is None:
+            # a conditional family learns p(haplotype) when no labels are given: one implicit
+            # population, no vocabulary stored, and sampling by population is refused later
+            if self.populations is not None:
+                self._rebuild_for(None)
+            self.population_counts = None
+        elif self.conditional:
             names = self._label_array(labels, x.shape[0], "training")
             vocabulary, counts = np.unique(names.astype(str), return_counts=True)
             populations = tuple(str(v) for v in vocabulary)
@@ -463,6 +548,9 @@ class GenerativeModel(abc.ABC):
                         eta = min(eta, max(time_budget_s - elapsed, 0.0))
                     if progress is not None:
                         progress(TrainingProgress(self.epochs_trained, target, elapsed, eta, dict(losses)))
+                    if self._converged() and self.epochs_trained < target:
+                        stopped_by = "early_stopping"
+                        break
                     if time_budget_s is not None and elapsed >= time_budget_s and self.epochs_trained < target:
                         stopped_by = "time_budget"
                         break
@@ -479,6 +567,9 @@ class GenerativeModel(abc.ABC):
             epoch = saved["epoch"] if saved["path"] is not None else self.epochs_trained
             raise TrainingInterrupted(epoch, saved["path"], at_once=True) from None
         checkpoint()
+        # the checkpoint holds the run as it is (an exact resume continues it); the model that is
+        # released may differ, e.g. the weights of the best validation epoch
+        self._finish()
         return TrainingSummary(
             epochs_run=self.epochs_trained,
             elapsed_s=time.monotonic() - started,
@@ -638,7 +729,13 @@ class GenerativeModel(abc.ABC):
             raise self._not_conditional()
         generator = self._new_generator(int(seed))
         codes = None
-        if self.conditional:
+        if self.conditional and self.populations is None:
+            if labels is not None:
+                raise InputError(
+                    f"this {self.name} model was trained without population labels, so it cannot sample "
+                    "by population; train it with --labels TABLE, or sample without --population"
+                )
+        elif self.conditional:
             known = self.populations or ()
             if labels is None:
                 counts = torch.tensor(self.population_counts, dtype=torch.float64, device=self.device)
@@ -762,7 +859,7 @@ class GenerativeModel(abc.ABC):
             ) from None
         names: tuple[str, ...] | None = None
         counts: tuple[int, ...] | None = None
-        if cls.conditional:
+        if cls.conditional and payload.get("populations") is not None:
             populations = payload.get("populations")
             try:
                 names = tuple(str(v) for v in populations["names"])
