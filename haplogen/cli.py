@@ -208,10 +208,9 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    from .api import check_model_dir, parse_overrides, progress_printer, train_from_file
+    from .api import parse_overrides, progress_printer, train_from_file
     from .models import MODELS
 
-    check_model_dir(args.output, resume=args.resume, overwrite=args.overwrite)
     overrides = parse_overrides(args.set or [], MODELS[args.model].Config)
     record = train_from_file(
         args.input,
@@ -301,10 +300,13 @@ EXAMPLES = {
     "  haplogen train data.vcf.gz --model rbm -o model/ --resume   # continue an interrupted run",
     "generate": "example:\n  haplogen generate model/ -n 5000 -o artificial.vcf.gz --seed 2\n"
     "  haplogen generate model/ -n 5000 -o artificial.hapt.gz --format hapt\n"
-    "  haplogen generate model/ -n 1000 -o release.vcf.gz --audit --real split/train.vcf.gz --holdout split/holdout.vcf.gz",
+    "  haplogen generate model/ -n 1000 -o release.vcf.gz --audit --real split/train.vcf.gz --holdout split/holdout.vcf.gz\n"
+    "  haplogen generate model/ -n 5000 -o artificial.vcf.gz --overwrite --threads 2   # replace an earlier set",
     "evaluate": "example:\n  haplogen evaluate --real split/train.vcf.gz --synthetic artificial.vcf.gz "
     "--holdout split/holdout.vcf.gz --labels samples.tsv -o evaluation/\n"
-    "  haplogen evaluate --real real.hapt.gz --synthetic gan.hapt.gz rbm.hapt.gz --legend 805_SNP.legend -o eval/",
+    "  haplogen evaluate --real real.hapt.gz --synthetic gan.hapt.gz rbm.hapt.gz --legend 805_SNP.legend -o eval/\n"
+    "  haplogen evaluate --real split/train.vcf.gz --holdout split/holdout.vcf.gz --synthetic ag.vcf.gz "
+    "--model model/ -o eval/ --overwrite",
     "demo": "example:\n  haplogen demo --out demo-output\n"
     "  (simulate -> split -> train rbm -> generate -> evaluate; a few minutes on 2 cores)",
 }
