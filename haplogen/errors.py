@@ -7,7 +7,7 @@ that says what was expected, what was found and how to fix it; the command line 
 
 from __future__ import annotations
 
-__all__ = ["HaplogenError", "InputError", "ModelError", "PrivacyError", "OutputError", "HaplogenWarning"]
+__all__ = ["HaplogenError", "InputError", "ModelError", "PrivacyError", "ToolError", "OutputError", "HaplogenWarning"]
 
 
 class HaplogenError(Exception):
@@ -33,6 +33,12 @@ class PrivacyError(HaplogenError):
     """An artificial data set failed the privacy audit and was not written."""
 
     exit_code = 4
+
+
+class ToolError(HaplogenError):
+    """An external program that a statistic runs (Beagle) is missing, too old, or failed."""
+
+    exit_code = 6
 
 
 class OutputError(HaplogenError):

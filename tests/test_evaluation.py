@@ -93,7 +93,12 @@ def test_evaluate_measures_every_statistic(evaluation, sim_pair):
     assert list(ev.specs) == [k for k in order if k in ev.specs]  # registry order
     check_values(ev)
     assert ev.privacy is None
-    assert list(ev.skipped) == ["privacy"] and "no holdout set was given" in ev.skipped["privacy"]
+    # without a holdout every statistic that needs one is skipped, saying so; imputation is opt-in
+    needs_holdout = [st.name for st in registered_statistics() if any(n.name == "holdout" for n in st.needs)]
+    assert set(ev.skipped) == set(needs_holdout) and "privacy" in needs_holdout
+    for name in needs_holdout:
+        assert "no holdout set was given" in ev.skipped[name] or "off unless asked for by name" in ev.skipped[name]
+    assert "no holdout set was given" in ev.skipped["privacy"]
     assert [n for n, r in ev.results.items() if r.ran] == [
         "allele_frequency", "ld", "pca", "pairwise", "three_point", "aats", "exact_copies", "population"]
     # one progress line per statistic and set
@@ -173,7 +178,7 @@ def test_metrics_json_schema(evaluation, tmp_path):
     assert doc["statistics"]["pairwise_w1"]["bands"] is None and doc["statistics"]["af_r"]["bands"] == [0.01, 0.05]
     assert doc["statistics"]["aats"]["goal_text"] == "target 0.5"
     assert doc["privacy"] is None
-    assert doc["skipped"] == {"privacy": ev.skipped["privacy"]}
+    assert doc["skipped"] == dict(ev.skipped) and "privacy" in doc["skipped"]
     assert doc["provenance"]["parameters"]["ld_window_sites"] == ev.result("ld").window.size
     assert any("3-point" in note for note in doc["notes"])
     prov = doc["provenance"]
@@ -335,8 +340,8 @@ def test_statistics_can_be_chosen_switched_off_and_opted_in(sim_pair, broken_sta
         assert asked.provenance["parameters"]["options"] == {"slow": {"level": 3}}
     finally:
         unregister_statistic("slow")
-    with pytest.raises(InputError, match=r"^unknown statistic 'imputation'; choose among allele_frequency, ld, "):
-        evaluate(real, {"other": other}, statistics=["imputation"])
+    with pytest.raises(InputError, match=r"^unknown statistic 'imputaton'; choose among allele_frequency, ld, "):
+        evaluate(real, {"other": other}, statistics=["imputaton"])
     with pytest.raises(InputError, match=r"take a list of names, found a string"):
         evaluate(real, {"other": other}, exclude="ld")
 

@@ -270,7 +270,7 @@ def test_missing_beagle_is_a_one_line_tool_error(tiny):
                                         r"PATH; install it with 'apt-get install beagle'") as info:
         imputation_utility(real, {}, holdout, beagle="/nonexistent/beagle")
     assert "\n" not in str(info.value)
-    assert isinstance(info.value, HaplogenError) and info.value.exit_code == 5
+    assert isinstance(info.value, HaplogenError) and info.value.exit_code == 6
 
 
 def test_a_program_that_is_not_beagle_5_is_refused(tmp_path, with_java):

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from ..errors import HaplogenError, InputError
+from ..errors import InputError, ToolError
 from ..haplotypes import Haplotypes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,12 +86,6 @@ DEFAULT_MEMORY_GB = 8.0
 DEFAULT_BEAGLE = "beagle"
 #: how to get Beagle, for error messages
 INSTALL_HINT = "install it with 'apt-get install beagle' (Debian; it brings Java), or pass the path of a beagle 5 jar"
-
-
-class ToolError(HaplogenError):
-    """An external program (Beagle) is missing, too old, or failed on its input."""
-
-    exit_code = 5
 
 
 # ---------------------------------------------------------------------------- finding Beagle
