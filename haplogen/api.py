@@ -36,6 +36,7 @@ import contextlib
 import dataclasses
 import errno
 import json
+import math
 import os
 import time
 import typing
@@ -70,6 +71,9 @@ __all__ = [
     "train",
     "load_trained",
     "generate",
+    "population_record",
+    "parse_population_shares",
+    "assign_populations",
     "describe_read",
     "input_warnings",
     "training_data_record",
@@ -93,6 +97,8 @@ PROVENANCE_FILE = "provenance.json"
 LOG_FILE = "training_log.tsv"
 LOCK_FILE = ".haplogen.lock"
 SPLIT_TABLE = "split.tsv"
+#: the samples table written beside a data file (``x.vcf.gz`` -> ``x.samples.tsv``)
+SAMPLES_TABLE_SUFFIX = ".samples.tsv"
 REPORT_FILES = ("report.html", "metrics.json")
 
 
@@ -337,9 +343,13 @@ def train(
     ----------
     h : Haplotypes, shape (n_haplotypes, n_sites)
         The training data; its individuals and checksum are recorded
-        (``record["training_data"]``, see :func:`training_data_record`).
+        (``record["training_data"]``, see :func:`training_data_record`). When it carries
+        population labels (``h.population``) and the family is conditional (``mixar``), the
+        model learns p(haplotype | population) from them, and the populations, their counts
+        and super-populations are recorded (``record["populations"]``, see
+        :func:`population_record`); other families do not use the labels.
     model
-        Model family (``rbm``, ``gan``, ...).
+        Model family (``rbm``, ``gan``, ``mixar``, ...).
     out_dir
         The model directory.
     seed
@@ -426,6 +436,11 @@ def train(
     source = source_record(h)
     record = make_record(parameters=parameters, seed=seed, inputs=[source] if source else [], command=command)
     record["training_data"] = training_data_record(h)
+    # a conditional family learns p(haplotype | population) from the data's labels; the others
+    # keep them with the data only (they take no part in training)
+    fit_labels = h.population if MODELS[model].conditional and h.population is not None else None
+    if fit_labels is not None:
+        record["populations"] = population_record(h)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
     out.mkdir(parents=True, exist_ok=True)
     with _writing(out), _exclusive(out):
@@ -440,6 +455,7 @@ def train(
         summary = instance.fit(
             h.matrix,
             seed=seed,
+            labels=fit_labels,
             epochs=epochs,
             time_budget_s=time_budget_s,
             checkpoint_path=checkpoint,
@@ -618,10 +634,14 @@ def generate(
     prefix: str = "AG",
     threads: int | None = None,
     command: Sequence[str] | None = None,
+    populations: str | Mapping[str, float] | None = None,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     """Sample ``n`` artificial haplotypes from a trained model.
 
     Consecutive pairs of haplotypes form artificial diploid individuals ``AG0``, ``AG1``, ...
+    From a conditional model trained with labels, both haplotypes of an individual come from
+    one population (:func:`assign_populations` says how they are chosen), and the result
+    carries ``population`` (and ``super_population``, when the model recorded them).
 
     Parameters
     ----------
@@ -637,16 +657,23 @@ def generate(
         torch CPU threads (None: every core this process may use).
     command
         The command line recorded in the provenance.
+    populations
+        For a conditional model trained with labels: one population (``"YRI"``), or shares
+        ``{"YRI": 0.5, "CEU": 0.5}`` (normalised); None draws each individual's population
+        in the training proportions. Refused by a model that cannot sample by population.
 
     Returns
     -------
     (Haplotypes, dict)
         The haplotypes, matrix of shape (n, n_sites), and their provenance record, which
-        nests the model's own under ``"model_provenance"`` (its ``training_data`` included).
+        nests the model's own under ``"model_provenance"`` (its ``training_data`` included)
+        and, when labelled, counts the individuals of each population
+        (``"individuals_per_population"``).
     """
     if n < 1:
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
-    return _sample_from(load_trained(model_dir), n, seed=seed, prefix=prefix, threads=threads, command=command)
+    return _sample_from(load_trained(model_dir), n, seed=seed, prefix=prefix, threads=threads, command=command,
+                        populations=populations)
 
 
 def _sample_from(
@@ -657,22 +684,196 @@ def _sample_from(
     prefix: str,
     threads: int | None,
     command: Sequence[str] | None,
+    populations: str | Mapping[str, float] | None = None,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     from .models.training import set_threads
 
     model, sites, model_provenance = loaded
-    n_threads = set_threads(threads)
     seed = resolve_seed(seed)
-    matrix = model.sample(n, seed=seed)
+    labels = assign_populations(model, n, populations, seed=seed)  # (n,) or None; checked before any work
+    n_threads = set_threads(threads)
+    matrix = model.sample(n, seed=seed, labels=labels)
+    asked = populations if populations is None or isinstance(populations, str) else {str(k): float(v) for k, v in populations.items()}
     record = make_record(
-        parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads},
+        parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads, "populations": asked},
         seed=seed,
         inputs=[model_provenance["model_file"]],
         command=command,
     )
     record["model_provenance"] = {k: v for k, v in model_provenance.items() if k != "model_file"}
     h = Haplotypes.from_matrix(matrix, sites, prefix=prefix, source={"generated_by": record})
+    if labels is not None:
+        supers = _super_populations(model_provenance)
+        h = dataclasses.replace(
+            h,
+            population=labels,
+            super_population=np.array([supers.get(p, p) for p in labels], dtype=object) if supers else None,
+        )
+        individuals = labels[::2]  # one entry per artificial individual
+        record["individuals_per_population"] = {
+            str(p): int(np.count_nonzero(individuals == p)) for p in dict.fromkeys(individuals.tolist())
+        }
     return h, record
+
+
+# ---------------------------------------------------------------------------- populations
+def population_record(h: Haplotypes) -> list[dict[str, Any]]:
+    """What a conditional model records about the populations it was trained on.
+
+    Parameters
+    ----------
+    h : Haplotypes, shape (n_haplotypes, n_sites)
+        Training data with population labels.
+
+    Returns
+    -------
+    list of dict
+        One entry per population, sorted by name (the model's own vocabulary order):
+        ``name``, ``n_haplotypes`` and ``super_population`` (None when the individuals of the
+        population are not all given one and the same super-population).
+    """
+    if h.population is None:
+        raise InputError("these haplotypes carry no population labels; read them with a labels table")
+    names, counts = np.unique(h.population.astype(str), return_counts=True)
+    entries = []
+    for name, count in zip(names.tolist(), counts.tolist()):
+        sup = None
+        if h.super_population is not None:
+            found = set(h.super_population[h.population == name].tolist())
+            sup = str(found.pop()) if len(found) == 1 else None
+        entries.append({"name": str(name), "n_haplotypes": int(count), "super_population": sup})
+    return entries
+
+
+def parse_population_shares(text: str) -> dict[str, float]:
+    """Parse ``--populations`` text, ``YRI=0.5,CEU=0.5``, into ``{population: share}``.
+
+    Shares are positive finite numbers, normalised later (``YRI=1,CEU=3`` is a quarter YRI).
+
+    Raises
+    ------
+    InputError
+        For an entry that is not ``NAME=SHARE``, a share that is not a positive finite
+        number, or a population named twice.
+    """
+    shares: dict[str, float] = {}
+    for item in str(text).split(","):
+        name, sep, value = item.strip().partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(
+                f"--populations: expected NAME=SHARE entries separated by commas (YRI=0.5,CEU=0.5), found {item.strip()!r}"
+            )
+        try:
+            share = float(value)
+        except ValueError:
+            share = math.nan
+        if not math.isfinite(share) or share <= 0:
+            raise InputError(
+                f"--populations: the share of {name} must be a positive finite number, found {value.strip()!r}"
+            )
+        if name in shares:
+            raise InputError(f"--populations: {name} is named twice; give each population once")
+        shares[name] = share
+    return shares
+
+
+def assign_populations(
+    model: Any,
+    n: int,
+    populations: str | Mapping[str, float] | None,
+    *,
+    seed: int,
+) -> np.ndarray | None:
+    """The population of each of ``n`` artificial haplotypes, chosen per individual.
+
+    Rows ``2i`` and ``2i + 1`` form the artificial individual ``i`` (an odd last row is a
+    haploid individual), and both of its haplotypes always come from one population.
+
+    * One name: every individual is of that population.
+    * A mapping ``{population: share}``: shares are normalised and turned into numbers of
+      individuals by the largest-remainder method (the floor of each exact count, then one
+      more individual to the populations with the largest remainders, ties to the earlier
+      population of the mapping), so the proportions are exact to one individual. The
+      individuals are laid out in the mapping's order: the first population's individuals
+      first (``AG0``, ``AG1``, ...), then the next.
+    * None, for a model trained with labels: each individual's population is drawn at random
+      in the training proportions (a numpy generator seeded with ``seed``), as the model's
+      own marginal would draw them.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`haplogen.models.base.GenerativeModel`.
+    n
+        Number of haplotypes.
+    populations
+        One population name, a ``{name: share}`` mapping, or None.
+    seed
+        Seed of the draws of the unlabelled case.
+
+    Returns
+    -------
+    ndarray of str, shape (n,), or None
+        None when ``populations`` is None and the model has no populations (an unconditional
+        family, or a conditional one trained without labels).
+
+    Raises
+    ------
+    InputError
+        For populations asked of a model that cannot sample by population, a population the
+        model was not trained on (the known ones are listed), or a share that is not positive
+        and finite.
+    """
+    known = tuple(getattr(model, "populations", None) or ())
+    if populations is None:
+        if not (getattr(model, "conditional", False) and known):
+            return None
+        counts = np.asarray(model.population_counts, dtype=np.float64)
+        n_individuals = (n + 1) // 2
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x706F70]))  # "pop": apart from the model's draws
+        per_individual = np.asarray(known, dtype=object)[rng.choice(len(known), size=n_individuals, p=counts / counts.sum())]
+        return per_individual[np.arange(n) // 2]
+    if not getattr(model, "conditional", False):
+        raise InputError(
+            f"the {model.name} family is not conditional on population, so it cannot sample by population; "
+            "train a conditional family (--model mixar) with --labels TABLE, or leave out --population(s)"
+        )
+    if not known:
+        raise InputError(
+            f"this {model.name} model was trained without population labels, so it cannot sample by population; "
+            "train it with --labels TABLE, or leave out --population(s)"
+        )
+    shares = {populations: 1.0} if isinstance(populations, str) else dict(populations)
+    if not shares:
+        raise InputError("no population was given; name at least one (--populations YRI=0.5,CEU=0.5)")
+    for name, share in shares.items():
+        if str(name) not in known:
+            raise InputError(
+                f"the model was not trained on the population {name!r}; it knows {', '.join(known)}"
+            )
+        ok = isinstance(share, (int, float, np.integer, np.floating)) and not isinstance(share, bool)
+        if not ok or not math.isfinite(float(share)) or float(share) <= 0:
+            raise InputError(f"the share of {name} must be a positive finite number, found {share!r}")
+    names = [str(k) for k in shares]
+    weights = np.array([float(v) for v in shares.values()])
+    n_individuals = (n + 1) // 2
+    exact = weights / weights.sum() * n_individuals
+    count = np.floor(exact).astype(np.int64)
+    # largest remainder; a stable sort keeps the mapping's order among equal remainders
+    extra = np.argsort(-(exact - count), kind="stable")[: n_individuals - int(count.sum())]
+    count[extra] += 1
+    per_individual = np.repeat(np.asarray(names, dtype=object), count)
+    return per_individual[np.arange(n) // 2]
+
+
+def _super_populations(model_provenance: Mapping[str, Any]) -> dict[str, str]:
+    """``{population: super_population}`` from a model's recorded populations (those known)."""
+    found = {}
+    for entry in model_provenance.get("populations") or []:
+        if isinstance(entry, dict) and entry.get("name") is not None and entry.get("super_population") is not None:
+            found[str(entry["name"])] = str(entry["super_population"])
+    return found
 
 
 # ---------------------------------------------------------------------------- training data
@@ -1115,6 +1316,18 @@ def train_from_file(
 
         h, _ = apply_split(h, read_split(split_file), strict=False)
         say(f"training on the 'train' side of {split_file}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals")
+    if labels is not None and h.population is not None:
+        from .models.registry import get_family
+
+        if get_family(model).conditional:
+            pops, counts = np.unique(h.population.astype(str), return_counts=True)
+            say(f"learning {len(pops)} populations: " + ", ".join(f"{p} ({c} haplotypes)" for p, c in zip(pops, counts)))
+            if missing_labels == "unknown" and "unknown" in set(pops.tolist()):
+                _warner(warn)(
+                    f"{int(counts[pops.tolist().index('unknown')])} haplotypes of individuals absent from {labels} "
+                    "are labelled 'unknown' and learnt as a population of their own; pass --missing-labels drop "
+                    "to leave them out"
+                )
     return train(h, model=model, out_dir=out_dir, **train_options)
 
 
@@ -1179,8 +1392,16 @@ def generate_to_file(
     command: Sequence[str] | None = None,
     say: Say | None = None,
     warn: Say | None = None,
+    populations: str | Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Sample artificial haplotypes and write them (VCF, or hapt with its legend), optionally audited.
+
+    From a conditional model trained with labels, the artificial individuals' populations are
+    written beside the data as a samples table, ``NAME.samples.tsv`` (``sample pop super_pop``,
+    read by :func:`haplogen.read_labels`; ``haplogen evaluate`` picks it up), moved in with the
+    data and named in their provenance (``samples_table``). An existing table there is refused
+    like the data (unless ``overwrite``), and an ``overwrite`` that writes no table removes an old
+    one, so that a table never describes another set.
 
     With ``audit``, the release is refused (:class:`~haplogen.errors.PrivacyError`, nothing
     written) when the privacy audit fails, unless ``force``. Before anything is sampled, the
@@ -1211,14 +1432,18 @@ def generate_to_file(
         The command line recorded in the provenance.
     say, warn
         Receive progress lines and warnings.
+    populations
+        One population or ``{population: share}``, as in :func:`generate`.
 
     Returns
     -------
     dict
         ``haplotypes`` (shape (n, n_sites)), ``output`` (path), ``provenance`` (the record
-        written, with ``privacy_audit`` when audited).
+        written, with ``privacy_audit`` when audited), ``labels`` (the samples table written,
+        or None).
     """
     from .errors import PrivacyError
+    from .haplotypes import write_labels
     from .io import check_output_path, output_files, write_haplotypes
 
     say = say or _quiet
@@ -1227,14 +1452,16 @@ def generate_to_file(
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
     fmt = check_output_path(output, format)
     files = output_files(output, fmt)
-    checked = [files["data"]] if fmt == "vcf" else list(files.values())
-    outputs = OutputSet(checked, overwrite=overwrite)
+    table = _beside(output, SAMPLES_TABLE_SUFFIX)
+    checked = ([files["data"]] if fmt == "vcf" else list(files.values())) + [table]
+    outputs = OutputSet(checked, overwrite=overwrite, remove=[table])
     outputs.check()
     if audit and (real is None or holdout is None):
         raise InputError("--audit needs --holdout HOLDOUT (the individuals the model did not see) and --real TRAIN")
     if not audit and (real is not None or holdout is not None or force):
         raise InputError("--real, --holdout and --force belong with --audit; add --audit, or leave them out")
     loaded = load_trained(model_dir)
+    assign_populations(loaded[0], n, populations, seed=0)  # refuse a bad request before the audit reads its sets
     audit_warnings: list[str] = []
     if audit:
         real_h = _read(real, what="training set", legend=legend, options=options, say=say, warn=warn)
@@ -1245,8 +1472,16 @@ def generate_to_file(
         )
         for message in audit_warnings:
             warn(message)
-    h, record = _sample_from(loaded, n, seed=seed, prefix=prefix, threads=threads, command=command)
-    say(f"sampled {h.n_haplotypes} haplotypes x {h.n_sites} sites from {model_dir} (seed {record['seed']})")
+    h, record = _sample_from(loaded, n, seed=seed, prefix=prefix, threads=threads, command=command,
+                             populations=populations)
+    by_population = record.get("individuals_per_population")
+    shown = (
+        "; individuals by population: " + ", ".join(f"{k} {v}" for k, v in by_population.items())
+        if by_population else ""
+    )
+    say(f"sampled {h.n_haplotypes} haplotypes x {h.n_sites} sites from {model_dir} (seed {record['seed']}){shown}")
+    if h.population is not None:
+        record["samples_table"] = table.name  # beside the data
     if audit:
         verdict = audit_release(h, real=real_h, holdout=holdout_h, seed=record["seed"])
         say(f"privacy audit: {verdict['status'].upper()}" + (f" ({'; '.join(verdict['reasons'])})" if verdict["reasons"] else ""))
@@ -1259,8 +1494,11 @@ def generate_to_file(
     with outputs:
         legend_out = outputs.path(files["legend"]) if fmt == "hapt" else None
         write_haplotypes(h, outputs.path(files["data"]), format=fmt, provenance=record, legend_path=legend_out)
-    say(f"wrote {output}")
-    return {"haplotypes": h, "output": Path(output), "provenance": record}
+        if h.population is not None:
+            write_labels(h, outputs.path(table))
+    written = table if h.population is not None else None
+    say(f"wrote {output}" + (f" and {written}" if written is not None else ""))
+    return {"haplotypes": h, "output": Path(output), "provenance": record, "labels": written}
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -1310,6 +1548,46 @@ def _training_records(
     return list(found.values()), notes
 
 
+def _synthetic_tables(
+    synthetic: Sequence[str | os.PathLike], given: Sequence[str | os.PathLike | None] | None
+) -> list[Path | None]:
+    """The samples table of each artificial set: the one given, else its own beside it, else None."""
+    if given is not None:
+        if len(given) != len(synthetic):
+            raise InputError(
+                f"--synthetic-labels needs one samples table per synthetic set ({len(synthetic)}), found "
+                f"{len(given)}; give '-' for a set without one"
+            )
+        tables = [None if t is None or str(t) == "-" else Path(t) for t in given]
+        for table in tables:
+            if table is not None and not table.is_file():
+                raise InputError(f"--synthetic-labels: cannot read {table}: no such file")
+        return tables
+    found: list[Path | None] = []
+    for path in synthetic:
+        beside = _beside(path, SAMPLES_TABLE_SUFFIX)
+        found.append(beside if beside.is_file() else None)
+    return found
+
+
+def _label_synthetic(h: Haplotypes, path: str | os.PathLike, table: Path | None) -> tuple[Haplotypes, str]:
+    """``h`` labelled from its own samples table (every individual must be in it), and how it was labelled."""
+    if table is None:
+        return h, (
+            "no samples table of its own, so the population statistic assigns its haplotypes to populations by "
+            "nearest neighbours on the real set, and train-on-artificial leaves it out"
+        )
+    rows = read_labels(table)
+    missing = [s for s in h.samples.tolist() if s not in rows]
+    if missing:
+        raise InputError(
+            f"{table} does not list {len(missing)} of the {h.n_samples} individuals of {Path(path).name} "
+            f"({_shown(missing)}): it is not the samples table of this set; generate the set again, remove "
+            "the table, or name the right one with --synthetic-labels"
+        )
+    return h.with_labels(rows), f"populations from its own samples table {table.name}"
+
+
 def evaluate_files(
     real: str | os.PathLike,
     synthetic: Sequence[str | os.PathLike],
@@ -1319,6 +1597,7 @@ def evaluate_files(
     names: Sequence[str] | None = None,
     labels: str | os.PathLike | None = None,
     missing_labels: str = "unknown",
+    synthetic_labels: Sequence[str | os.PathLike | None] | None = None,
     model: str | os.PathLike | None = None,
     legend: str | os.PathLike | None = None,
     options: Any = None,
@@ -1353,6 +1632,14 @@ def evaluate_files(
     labels, missing_labels
         A ``sample pop super_pop`` table for the real and holdout individuals, and what to do
         with individuals absent from it (``unknown``, ``drop`` or ``error``).
+    synthetic_labels
+        The samples table of each artificial set, one per set (None or ``"-"`` for a set to
+        leave unlabelled). When not given, a set's own table beside it (``ag.vcf.gz`` ->
+        ``ag.samples.tsv``, as ``haplogen generate`` writes it for a conditional model) is used
+        when it exists. A labelled set is compared population by population under its own
+        labels; an unlabelled one has its haplotypes assigned to populations by a
+        nearest-neighbour classifier on the real set (the population statistic) and is left out
+        of train-on-artificial. The report's notes say which set was labelled how.
     model
         The model directory the artificial sets came from.
     legend
@@ -1389,6 +1676,7 @@ def evaluate_files(
         raise InputError("no synthetic set was given; pass at least one set of artificial haplotypes")
     if names is not None and (len(names) != len(synthetic) or len(set(names)) != len(names)):
         raise InputError(f"expected {len(synthetic)} distinct names for the synthetic sets, found {list(names)}")
+    tables = _synthetic_tables(synthetic, synthetic_labels)
     records, notes = _training_records(model, synthetic)
 
     label_table = read_labels(labels) if labels is not None else None
@@ -1413,9 +1701,13 @@ def evaluate_files(
         name = names[k] if names is not None else _set_name(path, taken)
         sets[name] = _read(path, what="synthetic set", legend=legend, options=options,
                                              say=say, warn=warn)
+        sets[name], how = _label_synthetic(sets[name], path, tables[k])
+        if labels is not None:
+            notes.append(f"{name}: {how}.")
     # the readers already checksummed the haplotype files: reuse their records
     read_sets = [real_h, *sets.values(), *([holdout_h] if holdout_h is not None else [])]
     inputs = [source_record(h) for h in read_sets] + ([input_record(labels)] if labels is not None else [])
+    inputs += [input_record(t) for t in tables if t is not None]
     ev = evaluate(
         real_h,
         sets,
@@ -1431,3 +1723,4 @@ def evaluate_files(
     with outputs:
         write_outputs(ev, outputs.path(finals["report"]).parent)
     return ev, finals
+

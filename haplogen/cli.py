@@ -240,8 +240,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- generate
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .api import generate_to_file
+    from .api import generate_to_file, parse_population_shares
 
+    if args.population is not None and args.populations is not None:
+        raise InputError("--population and --populations were both given; give one population, or shares of several")
+    populations = args.population if args.populations is None else parse_population_shares(args.populations)
     generate_to_file(
         args.model_dir, args.n, args.output,
         format=args.format,
@@ -253,6 +256,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         force=args.force,
         overwrite=args.overwrite,
+        populations=populations,
         **_io(args),
     )
     return 0
@@ -268,6 +272,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         labels=args.labels,
         missing_labels=args.missing_labels,
+        synthetic_labels=args.synthetic_labels,
         model=args.model,
         seed=args.seed,
         aats_repeats=args.aats_repeats,
@@ -295,16 +300,21 @@ EXAMPLES = {
     "  haplogen split data.vcf.gz --split-file split.tsv -o split/\n"
     "  (writes split/train.vcf.gz, split/holdout.vcf.gz and split/split.tsv)",
     "train": "example:\n  haplogen train split/train.vcf.gz --model rbm -o model/ --seed 1\n"
+    "  haplogen train split/train.vcf.gz --model mixar --labels samples.tsv -o mixar/   # by population\n"
     "  haplogen train 805_SNP_1000G_real.hapt.gz --legend 805_SNP.legend --model gan --epochs 100 -o gan/\n"
     "  haplogen train data.vcf.gz --model rbm --set n_hidden=500 --time-budget 15m -o model/\n"
     "  haplogen train data.vcf.gz --model rbm -o model/ --resume   # continue an interrupted run",
     "generate": "example:\n  haplogen generate model/ -n 5000 -o artificial.vcf.gz --seed 2\n"
+    "  haplogen generate mixar/ -n 1000 -o yri.vcf.gz --population YRI   # + yri.samples.tsv\n"
+    "  haplogen generate mixar/ -n 1000 -o mix.vcf.gz --populations YRI=0.5,CEU=0.5\n"
     "  haplogen generate model/ -n 5000 -o artificial.hapt.gz --format hapt\n"
     "  haplogen generate model/ -n 1000 -o release.vcf.gz --audit --real split/train.vcf.gz --holdout split/holdout.vcf.gz\n"
     "  haplogen generate model/ -n 5000 -o artificial.vcf.gz --overwrite --threads 2   # replace an earlier set",
     "evaluate": "example:\n  haplogen evaluate --real split/train.vcf.gz --synthetic artificial.vcf.gz "
     "--holdout split/holdout.vcf.gz --labels samples.tsv -o evaluation/\n"
     "  haplogen evaluate --real real.hapt.gz --synthetic gan.hapt.gz rbm.hapt.gz --legend 805_SNP.legend -o eval/\n"
+    "  haplogen evaluate --real split/train.vcf.gz --labels samples.tsv --synthetic mix.vcf.gz rbm.vcf.gz "
+    "--synthetic-labels mix.samples.tsv - -o eval/   # mix's own labels; rbm's by nearest neighbours\n"
     "  haplogen evaluate --real split/train.vcf.gz --holdout split/holdout.vcf.gz --synthetic ag.vcf.gz "
     "--model model/ -o eval/ --overwrite",
     "demo": "example:\n  haplogen demo --out demo-output\n"
@@ -371,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=parse_duration, help="stop after the epoch that exceeds this time (900, 15m, 1h)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a model setting (repeatable)")
     p.add_argument("--split", help="train only on the 'train' individuals of this split table")
-    p.add_argument("--labels", help="sample pop super_pop table (recorded with the data)")
+    p.add_argument("--labels", help="sample pop super_pop table: a conditional family (mixar) learns each "
+                   "population from it (then generate --population); other families do not use it")
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
                    help="individuals absent from the labels table")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in the model directory")
@@ -391,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["vcf", "hapt"],
                    help="output format (default: from the file name; a format that contradicts the name is refused)")
     p.add_argument("--prefix", default="AG", help="prefix of the artificial individuals' names")
+    p.add_argument("--population", metavar="POP",
+                   help="sample every individual from this population (a model trained with --labels)")
+    p.add_argument("--populations", metavar="POP=SHARE,...",
+                   help="shares of individuals by population, e.g. YRI=0.5,CEU=0.5 (normalised; exact to one "
+                   "individual, laid out in the order given). Without either option, a model trained with "
+                   "--labels draws each individual's population in the training proportions; the labels are "
+                   "written beside the output as NAME.samples.tsv")
     p.add_argument("--audit", action="store_true", help="run the privacy audit and refuse to write a failing set")
     p.add_argument("--real", help="with --audit: the training set of the model")
     p.add_argument("--holdout", help="with --audit: held-out individuals the model did not see")
@@ -411,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="sample pop super_pop table of the real individuals")
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="unknown",
                    help="real individuals absent from the labels table")
+    p.add_argument("--synthetic-labels", nargs="+", metavar="TABLE",
+                   help="samples table of each synthetic set, in order ('-' for none); default: each set's own "
+                   "NAME.samples.tsv beside it when there is one. Sets without one are assigned to populations "
+                   "by nearest neighbours")
     p.add_argument("-o", "--output", required=True, help="output directory (report.html, metrics.json)")
     p.add_argument("--aats-repeats", type=_positive_int, default=5, help="subsamples averaged for AATS")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report (refused otherwise)")
