@@ -86,6 +86,7 @@ __all__ = [
     "generate_to_file",
     "audit_release",
     "evaluate_files",
+    "score_file",
 ]
 
 #: a callable that receives one line of progress or warning text
@@ -1708,9 +1709,18 @@ def evaluate_files(
     read_sets = [real_h, *sets.values(), *([holdout_h] if holdout_h is not None else [])]
     inputs = [source_record(h) for h in read_sets] + ([input_record(labels)] if labels is not None else [])
     inputs += [input_record(t) for t in tables if t is not None]
+    # the models behind the sets, for the held-out likelihood (which needs a holdout)
+    behind: dict[str, Any] = {"models": {}, "notes": [], "inputs": []}
+    if holdout_h is not None:
+        from .scoring import evaluation_models
+
+        behind = evaluation_models(model, {n: synthetic[k] for k, n in enumerate(sets)}, real_h.sites)
+        notes.extend(behind["notes"])
+        inputs += behind["inputs"]
     ev = evaluate(
         real_h,
         sets,
+        models=behind["models"],
         holdout=holdout_h,
         labels=label_table,
         seed=seed,
@@ -1724,3 +1734,89 @@ def evaluate_files(
         write_outputs(ev, outputs.path(finals["report"]).parent)
     return ev, finals
 
+
+# ---------------------------------------------------------------------------- score
+def score_file(
+    model_dir: str | os.PathLike,
+    data: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    labels: str | os.PathLike | None = None,
+    missing_labels: str = "error",
+    legend: str | os.PathLike | None = None,
+    options: Any = None,
+    batch_size: int = 1024,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+) -> dict[str, Any]:
+    """Write the log-likelihood of every haplotype of ``data`` under a trained model (``haplogen score``).
+
+    The output is refused when it exists (unless ``overwrite``) and the model when its family
+    has no tractable likelihood, before the data are read; the data's sites must be the
+    model's. The table (:func:`haplogen.scoring.write_scores`) is written atomically.
+
+    Parameters
+    ----------
+    model_dir
+        A model directory written by :func:`train` (or its ``model.pt``).
+    data
+        VCF/BCF or hapt file of the haplotypes to score.
+    output
+        The scores table (``.tsv``).
+    labels, missing_labels
+        A ``sample pop super_pop`` table: score ``log p(x | population)`` with each
+        individual's population (a conditional model trained with labels) instead of the
+        marginal ``log p(x)``; what to do with individuals absent from it.
+    legend, options
+        How to read ``data`` (:func:`read_input`).
+    batch_size
+        Haplotypes scored at once.
+    overwrite
+        Replace an existing table.
+    command
+        The command line recorded in the provenance.
+    say, warn
+        Receive progress lines and warnings.
+
+    Returns
+    -------
+    dict
+        ``log_likelihood`` (ndarray of float64, shape (n_haplotypes,), nats), ``mean_nats``
+        (per haplotype), ``bits_per_snp``, ``likelihood`` (``"marginal"`` or
+        ``"conditional"``), ``description``, ``haplotypes`` (shape (n_haplotypes, n_sites)),
+        ``output`` (path) and ``provenance``.
+    """
+    from .metrics.compression import bits_per_snp
+    from .scoring import check_scorable, check_sites, likelihood_description, score_haplotypes, write_scores
+
+    say = say or _quiet
+    outputs = OutputSet([output], overwrite=overwrite)
+    outputs.check()
+    model, sites, model_provenance = load_trained(model_dir)
+    conditional = labels is not None
+    check_scorable(model, conditional=conditional, model_name=str(model_dir))
+    h = _read(data, what="data", legend=legend, options=options, labels=labels,
+              missing_labels=missing_labels, say=say, warn=warn)
+    check_sites(sites, h.sites, data_name=str(data), model_name=str(model_dir))
+    ll = score_haplotypes(model, h, conditional=conditional, batch_size=batch_size)
+    mean = float(ll.mean()) if ll.size else float("nan")
+    bits = bits_per_snp(mean, h.n_sites)
+    description = likelihood_description(model, conditional=conditional, labels=labels)
+    source = source_record(h)
+    record = make_record(
+        parameters={"model": model.name, "likelihood": "conditional" if conditional else "marginal",
+                    "n_haplotypes": h.n_haplotypes, "n_sites": h.n_sites, "batch_size": batch_size,
+                    "mean_log_likelihood_nats": mean, "bits_per_snp": bits},
+        seed=None,
+        inputs=[model_provenance["model_file"], *([source] if source else []),
+                *([input_record(labels)] if labels is not None else [])],
+        command=command,
+    )
+    with outputs:
+        write_scores(outputs.path(output), h, ll, description=description, provenance=record)
+    say(f"wrote {output}")
+    return {"log_likelihood": ll, "mean_nats": mean, "bits_per_snp": bits,
+            "likelihood": record["parameters"]["likelihood"], "description": description,
+            "haplotypes": h, "output": Path(output), "provenance": record}

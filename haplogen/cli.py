@@ -284,6 +284,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- score
+def cmd_score(args: argparse.Namespace) -> int:
+    from .api import score_file
+
+    scored = score_file(
+        args.model_dir, args.data, args.output,
+        labels=args.labels,
+        missing_labels=args.missing_labels,
+        overwrite=args.overwrite,
+        **_io(args),
+    )
+    h = scored["haplotypes"]
+    _print(
+        f"mean log-likelihood {scored['mean_nats']:.3f} nats per haplotype, {scored['bits_per_snp']:.5f} bits per SNP "
+        f"({h.n_haplotypes} haplotypes x {h.n_sites} SNPs; {scored['likelihood']})"
+    )
+    return 0
+
+
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
@@ -317,6 +336,9 @@ EXAMPLES = {
     "--synthetic-labels mix.samples.tsv - -o eval/   # mix's own labels; rbm's by nearest neighbours\n"
     "  haplogen evaluate --real split/train.vcf.gz --holdout split/holdout.vcf.gz --synthetic ag.vcf.gz "
     "--model model/ -o eval/ --overwrite",
+    "score": "example:\n  haplogen score mixar/ split/holdout.vcf.gz -o holdout.scores.tsv\n"
+    "  haplogen score mixar/ split/holdout.vcf.gz --labels samples.tsv -o holdout.conditional.tsv   # log p(x | pop)\n"
+    "  (one row per haplotype: sample, haplotype 0/1, population, log-likelihood in nats, bits per SNP)",
     "demo": "example:\n  haplogen demo --out demo-output\n"
     "  (simulate -> split -> train rbm -> generate -> evaluate; a few minutes on 2 cores)",
 }
@@ -439,6 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="random seed of the subsampling")
     _add_read_options(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = add("score", "the exact log-likelihood of every haplotype under a trained model, as a table")
+    p.add_argument("model_dir", help="model directory written by 'haplogen train' (a family with an exact likelihood)")
+    p.add_argument("data", help="VCF/BCF or hapt file of haplotypes at the model's sites")
+    p.add_argument("-o", "--output", required=True, help="output table (.tsv)")
+    p.add_argument("--labels", help="sample pop super_pop table: score log p(haplotype | population) with each "
+                   "individual's population (a model trained with --labels) instead of the marginal log p(haplotype)")
+    p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
+                   help="individuals absent from the labels table")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing table (refused otherwise)")
+    _add_read_options(p)
+    p.set_defaults(func=cmd_score)
 
     p = add("demo", "run the whole pipeline on simulated data and write a report")
     p.add_argument("--out", dest="output", default="demo-output", help="output directory")
