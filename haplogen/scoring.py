@@ -29,7 +29,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -330,8 +330,9 @@ def evaluation_models(
     -------
     dict
         ``models`` (``{set name: model}`` of the sets whose model loaded), ``notes`` (one
-        sentence per set whose model could not be used, and why), ``inputs`` (provenance
-        records of the model files used).
+        sentence per set whose model is named but could not be used, and why; a set whose
+        provenance names no model is left out silently: the likelihood statistic notes every
+        set without a model), ``inputs`` (provenance records of the model files used).
     """
     from .api import load_trained
     from .provenance import read_provenance
@@ -370,9 +371,7 @@ def evaluation_models(
             named = [i for i in record.get("inputs", []) if isinstance(i, dict) and i.get("path")]
             source = next((i for i in named if str(i["path"]).endswith(".pt")), named[0] if named else None)
             if not isinstance(record.get("model_provenance"), dict) or source is None:
-                notes.append(f"Held-out likelihood: {Path(file).name} names no haplogen model in its provenance; "
-                             "pass --model MODEL_DIR to score its model")
-                continue
+                continue  # not made by haplogen generate: the statistic notes the sets without a model
             if not Path(source["path"]).exists():
                 notes.append(f"Held-out likelihood: the model file {source['path']} named by {Path(file).name} "
                              "is not there any more; pass --model MODEL_DIR to score its model")

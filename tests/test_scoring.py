@@ -207,7 +207,7 @@ def test_evaluation_models_says_why_a_model_is_not_used(d, tmp_path, capsys):
     assert notes["models"] == {}
     assert notes["notes"][0] == ("Held-out likelihood of ag: the model file " + str(tmp_path / "mixar" / "model.pt")
                                  + " has changed since the set was generated, so it is not scored.")
-    assert "sim.vcf.gz names no haplogen model in its provenance" in notes["notes"][1]
+    assert len(notes["notes"]) == 1  # sim.vcf.gz names no model: the likelihood statistic says so itself
     other = evaluation_models(d / "mixar", {"ag": tmp_path / "ag.vcf.gz"}, real.sites.take(np.arange(10)))
     assert other["models"] == {} and "is not at the real set's sites (the real set has only the first 10" in other[
         "notes"][0]
