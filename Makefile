@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# every model family, the published files and the real holdout on the 805-SNP panel, GPC's split
+# and a simulated 10,000-SNP region: benchmarks/results/bench.{json,md} (hours on 2 cores;
+# `$(BIN)/python benchmarks/bench_models.py --quick` checks the program in a few minutes)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_models.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
