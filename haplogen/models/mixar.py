@@ -27,6 +27,11 @@ sequential recursion is needed, so a mini-batch's likelihood and its gradient ar
 vectorised tensor operations (training time per epoch is linear in sites × haplotypes).
 Sampling is ancestral: ``g``, then ``c_k``, then the sites left to right (linear too).
 
+Ensemble. With ``n_members`` = M > 1 the model is an equal-weight mixture of M such models,
+each trained on its own from its own random start: ``p(x) = (1/M) Σ_m p_m(x)``, still exact.
+Averaging members that ended in different local optima of the likelihood lowers the variance of
+the estimate (the held-out likelihood rises) at M times the cost.
+
 Without population labels ``π`` is a single distribution; with labels (``train --labels``)
 each population has its own ``π_p`` over shared ancestry types, so a population's haplotypes
 are drawn from its own mixture (``generate --population YRI``), and the marginal likelihood of
@@ -91,6 +96,11 @@ class MixARConfig(ModelConfig):
     patience: PositiveInt = 15
     # scale of the random initial spread of the cluster intercepts (logit units)
     init_spread: NonNegativeFloat = 0.5
+    # independently trained members averaged into one model (an ensemble; M x the cost)
+    n_members: PositiveInt = 1
+    # haplotypes x members x sites x clusters computed at once; a mini-batch larger than this is
+    # computed in chunks whose gradients add up (bounds memory on long sequences)
+    chunk_elements: PositiveInt = 2**25
 
 
 #: small settings that make the contract tests fast
@@ -103,6 +113,7 @@ TEST_SETTINGS = {
     "batch_size": 16,
     "patience": 2,
     "validation_fraction": 0.2,
+    "n_members": 2,
 }
 
 
@@ -124,14 +135,14 @@ class MixAR(GenerativeModel):
     def __init__(self, config: MixARConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
         c = config
-        L, C, G, W = self.n_sites, c.n_clusters, c.n_types, c.window
+        M, L, C, G, W = c.n_members, self.n_sites, c.n_clusters, c.n_types, c.window
         self.n_blocks = math.ceil(L / c.block_sites)
         P = max(1, len(self.populations or ()))
         dev = self.device
-        self.bias = torch.zeros(L, C, device=dev)  # (L, C) cluster intercepts b_{l,c}
-        self.window_weights = torch.zeros(L, W, device=dev)  # (L, W) w_{l,j}, j = 1..W back
-        self.cluster_logits = torch.zeros(G, self.n_blocks, C, device=dev)  # (G, K, C) log ρ (unnormalised)
-        self.type_logits = torch.zeros(P, G, device=dev)  # (P, G) log π (unnormalised)
+        self.bias = torch.zeros(M, L, C, device=dev)  # (M, L, C) cluster intercepts b_{l,c}
+        self.window_weights = torch.zeros(M, L, W, device=dev)  # (M, L, W) w_{l,j}, j = 1..W back
+        self.cluster_logits = torch.zeros(M, G, self.n_blocks, C, device=dev)  # (M, G, K, C) log ρ + const
+        self.type_logits = torch.zeros(M, P, G, device=dev)  # (M, P, G) log π + const
         self._state: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- maths
@@ -139,47 +150,50 @@ class MixAR(GenerativeModel):
         return [self.bias, self.window_weights, self.cluster_logits, self.type_logits]
 
     def _window_context(self, x: torch.Tensor) -> torch.Tensor:
-        """Σ_j w_{l,j} s_{l-j} for every site: (B, L) from x (B, L), with s = 2x - 1 and s = 0 before site 0."""
+        """Σ_j w_{l,j} s_{l-j} for every member and site: (B, M, L) from x (B, L); s = 2x - 1, 0 before site 0."""
         W = self.config.window
         if W == 0:
-            return torch.zeros_like(x)
+            return x.new_zeros(x.shape[0], self.config.n_members, self.n_sites)
         s = 2.0 * x - 1.0
         padded = F.pad(s, (W, 0))  # (B, L + W)
         # column l of the unfolded view holds s_{l-W..l-1}; flip so that index j-1 is s_{l-j}
         win = padded.unfold(1, W, 1)[:, : self.n_sites, :].flip(-1)  # (B, L, W)
-        return torch.einsum("blw,lw->bl", win, self.window_weights)
+        return torch.einsum("blw,mlw->bml", win, self.window_weights)
 
-    def _block_loglik(self, x: torch.Tensor) -> torch.Tensor:
-        """log p(x_block | cluster) for every block and cluster: (B, K, C)."""
-        logit = self.bias.unsqueeze(0) + self._window_context(x).unsqueeze(-1)  # (B, L, C)
-        site = x.unsqueeze(-1) * logit - F.softplus(logit)  # (B, L, C) log Bernoulli
-        B, L, C = site.shape
-        pad = self.n_blocks * self.config.block_sites - L
+    def _member_loglik(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """log p_m(x | population) of every member: (B, M); the marginal over populations when ``labels`` is None."""
+        c = self.config
+        logit = self.bias.unsqueeze(0) + self._window_context(x).unsqueeze(-1)  # (B, M, L, C)
+        site = x[:, None, :, None] * logit - F.softplus(logit)  # (B, M, L, C) log Bernoulli
+        B, M, L, C = site.shape
+        pad = self.n_blocks * c.block_sites - L
         if pad:
             site = F.pad(site, (0, 0, 0, pad))  # zero log-probability for the padding sites
-        return site.reshape(B, self.n_blocks, self.config.block_sites, C).sum(2)
-
-    def _type_loglik(self, x: torch.Tensor) -> torch.Tensor:
-        """log p(x | ancestry type g): (B, G)."""
-        block = self._block_loglik(x)  # (B, K, C)
-        log_rho = torch.log_softmax(self.cluster_logits, dim=-1)  # (G, K, C)
-        return torch.logsumexp(block.unsqueeze(1) + log_rho.unsqueeze(0), dim=-1).sum(-1)  # (B, G)
-
-    def _loglik(self, x: torch.Tensor, labels: torch.Tensor | None, marginal: bool = False) -> torch.Tensor:
-        """log p(x | population) per row (B,); the marginal over populations when ``labels`` is None."""
-        per_type = self._type_loglik(x)  # (B, G)
-        log_pi = torch.log_softmax(self.type_logits, dim=-1)  # (P, G)
+        block = site.reshape(B, M, self.n_blocks, c.block_sites, C).sum(3)  # (B, M, K, C)
+        log_rho = torch.log_softmax(self.cluster_logits, dim=-1)  # (M, G, K, C)
+        per_type = torch.logsumexp(block.unsqueeze(2) + log_rho.unsqueeze(0), dim=-1).sum(-1)  # (B, M, G)
+        log_pi = torch.log_softmax(self.type_logits, dim=-1)  # (M, P, G)
         if labels is not None:
-            return torch.logsumexp(per_type + log_pi[labels], dim=-1)
-        per_pop = torch.logsumexp(per_type.unsqueeze(1) + log_pi.unsqueeze(0), dim=-1)  # (B, P)
-        if per_pop.shape[1] == 1:
-            return per_pop[:, 0]
+            return torch.logsumexp(per_type + log_pi[:, labels].transpose(0, 1), dim=-1)  # (B, M)
+        per_pop = torch.logsumexp(per_type.unsqueeze(2) + log_pi.unsqueeze(0), dim=-1)  # (B, M, P)
+        if per_pop.shape[2] == 1:
+            return per_pop[:, :, 0]
         counts = torch.tensor(self.population_counts, dtype=per_pop.dtype, device=per_pop.device)
         return torch.logsumexp(per_pop + torch.log(counts / counts.sum()), dim=-1)
 
+    def _loglik(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """log p(x | population) of the ensemble, (B,): the mean of the members' likelihoods."""
+        members = self._member_loglik(x, labels)
+        return torch.logsumexp(members, dim=1) - math.log(members.shape[1])
+
     def _penalty(self) -> torch.Tensor:
-        spread = self.bias - self.bias.mean(dim=1, keepdim=True)
+        spread = self.bias - self.bias.mean(dim=2, keepdim=True)
         return self.window_weights.pow(2).sum() + spread.pow(2).sum()
+
+    def _chunk_rows(self) -> int:
+        c = self.config
+        per_row = c.n_members * self.n_sites * max(c.n_clusters, c.window, 1)
+        return max(1, c.chunk_elements // per_row)
 
     # ---------------------------------------------------------------- hooks
     def _initialise(self, x: torch.Tensor, seed: int, labels: torch.Tensor | None) -> None:
@@ -200,11 +214,12 @@ class MixAR(GenerativeModel):
         train = x[train_rows]
         freq = ((train.sum(0) + 0.5) / (train.shape[0] + 1.0)).clamp(1e-3, 1 - 1e-3)  # (L,)
         logodds = torch.log(freq) - torch.log1p(-freq)
-        noise = torch.randn(self.n_sites, c.n_clusters, generator=generator, device=self.device)
-        self.bias = (logodds.unsqueeze(1) + c.init_spread * noise).contiguous()
-        self.window_weights = torch.zeros(self.n_sites, c.window, device=self.device)
+        M = c.n_members
+        noise = torch.randn(M, self.n_sites, c.n_clusters, generator=generator, device=self.device)
+        self.bias = (logodds.view(1, -1, 1) + c.init_spread * noise).contiguous()
+        self.window_weights = torch.zeros(M, self.n_sites, c.window, device=self.device)
         self.cluster_logits = 0.1 * torch.randn(
-            c.n_types, self.n_blocks, c.n_clusters, generator=generator, device=self.device
+            M, c.n_types, self.n_blocks, c.n_clusters, generator=generator, device=self.device
         )
         self.type_logits = torch.zeros_like(self.type_logits)
         for p in self._params():
@@ -226,17 +241,24 @@ class MixAR(GenerativeModel):
         c = self.config
         rows = self._state["train_rows"]
         perm = rows[torch.randperm(rows.numel(), generator=self._generator, device=self.device)]
+        chunk = self._chunk_rows()
         total, count = 0.0, 0
         for start in range(0, perm.numel(), c.batch_size):
             idx = perm[start:start + c.batch_size]
-            xb = self._x[idx]
-            lb = None if self._labels is None else self._labels[idx]
-            ll = self._loglik(xb, lb)
-            loss = -ll.mean() + c.weight_decay * self._penalty()
             self._optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # every member learns on its own: the loss is the sum of the members' mean negative
+            # log-likelihoods (their parameters are disjoint), computed in chunks of rows whose
+            # gradients add up, plus the L2 penalty
+            for lo in range(0, idx.numel(), chunk):
+                part = idx[lo:lo + chunk]
+                lb = None if self._labels is None else self._labels[part]
+                members = self._member_loglik(self._x[part], lb)  # (b, M)
+                loss = -members.sum() / idx.numel()
+                loss.backward()
+                with torch.no_grad():
+                    total += float((torch.logsumexp(members, 1) - math.log(members.shape[1])).sum())
+            (c.weight_decay * self._penalty()).backward()
             self._optimizer.step()
-            total += float(ll.sum().detach())
             count += idx.numel()
         losses = {"nll_train": -total / max(count, 1) / self.n_sites}
         val_rows = self._state["val_rows"]
@@ -251,7 +273,8 @@ class MixAR(GenerativeModel):
             losses["best_epoch"] = float(self._state["best_epoch"])
         return losses
 
-    def _mean_loglik(self, x: torch.Tensor, labels: torch.Tensor | None, step: int = 2048) -> float:
+    def _mean_loglik(self, x: torch.Tensor, labels: torch.Tensor | None) -> float:
+        step = self._chunk_rows()
         total = 0.0
         for start in range(0, x.shape[0], step):
             lb = None if labels is None else labels[start:start + step]
@@ -262,8 +285,8 @@ class MixAR(GenerativeModel):
         return {k: v.detach().clone() for k, v in self._weights().items()}
 
     def _converged(self) -> bool:
-        return bool(self._state.get("val_rows") is not None and self._state["val_rows"].numel()
-                    and self._state["bad_epochs"] >= self.config.patience)
+        val_rows = self._state.get("val_rows")
+        return bool(val_rows is not None and val_rows.numel() and self._state["bad_epochs"] >= self.config.patience)
 
     def _finish(self) -> None:
         best = self._state.get("best")
@@ -321,36 +344,45 @@ class MixAR(GenerativeModel):
         }
 
     def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self._loglik(x, labels).double()
+        step = self._chunk_rows()
+        return torch.cat([
+            self._loglik(x[i:i + step], None if labels is None else labels[i:i + step]).double()
+            for i in range(0, x.shape[0], step)
+        ]) if x.shape[0] else torch.zeros(0, dtype=torch.float64, device=self.device)
 
     def _sample(
         self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
     ) -> torch.Tensor:
         c = self.config
-        L, W, S = self.n_sites, c.window, c.block_sites
+        M, L, W, S = c.n_members, self.n_sites, c.window, c.block_sites
         out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
-        pi = torch.softmax(self.type_logits.detach(), dim=-1)  # (P, G)
-        rho = torch.softmax(self.cluster_logits.detach(), dim=-1)  # (G, K, C)
-        bias = self.bias.detach()
-        ww = self.window_weights.detach()
+        if n == 0:
+            return out
+        pi = torch.softmax(self.type_logits.detach(), dim=-1)  # (M, P, G)
+        rho = torch.softmax(self.cluster_logits.detach(), dim=-1)  # (M, G, K, C)
         block_of_site = torch.arange(L, device=self.device) // S
-        for start in range(0, n, batch_size):
-            m = min(batch_size, n - start)
-            pops = labels[start:start + m] if labels is not None else torch.zeros(m, dtype=torch.int64, device=self.device)
-            g = torch.multinomial(pi[pops], 1, generator=generator).squeeze(1)  # (m,)
-            # a cluster for every block: (m, K)
-            probs = rho[g].reshape(m * self.n_blocks, c.n_clusters)
-            clusters = torch.multinomial(probs, 1, generator=generator).reshape(m, self.n_blocks)
-            site_cluster = clusters[:, block_of_site]  # (m, L)
-            intercept = torch.gather(bias.unsqueeze(0).expand(m, -1, -1), 2, site_cluster.unsqueeze(-1)).squeeze(-1)
-            u = torch.rand(m, L, generator=generator, device=self.device)  # one uniform per site
-            s = torch.zeros(m, L + W, device=self.device)  # spins 2x-1, W zeros of padding in front
-            for l in range(L):
-                logit = intercept[:, l]
-                if W:
-                    # s[:, l : l + W] holds s_{l-W..l-1}; weights index j-1 = s_{l-j}
-                    logit = logit + s[:, l:l + W] @ ww[l].flip(0)
-                x_l = u[:, l] < torch.sigmoid(logit)
-                s[:, l + W] = 2.0 * x_l.float() - 1.0
-            out[start:start + m] = (s[:, W:] > 0).to(torch.uint8)
+        pops = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
+        # each haplotype comes from one member, drawn uniformly
+        member = torch.randint(M, (n,), generator=generator, device=self.device)
+        for m in range(M):
+            rows = torch.nonzero(member == m).flatten()
+            bias = self.bias[m].detach()  # (L, C)
+            ww = self.window_weights[m].detach().flip(1)  # (L, W), oldest site first
+            for start in range(0, rows.numel(), batch_size):
+                sel = rows[start:start + batch_size]
+                k = sel.numel()
+                g = torch.multinomial(pi[m, pops[sel]], 1, generator=generator).squeeze(1)  # (k,)
+                probs = rho[m, g].reshape(k * self.n_blocks, c.n_clusters)
+                clusters = torch.multinomial(probs, 1, generator=generator).reshape(k, self.n_blocks)  # (k, K)
+                site_cluster = clusters[:, block_of_site]  # (k, L)
+                intercept = torch.gather(bias.unsqueeze(0).expand(k, -1, -1), 2, site_cluster.unsqueeze(-1)).squeeze(-1)
+                u = torch.rand(k, L, generator=generator, device=self.device)  # one uniform per site
+                spins = torch.zeros(k, L + W, device=self.device)  # 2x - 1, with W zeros in front
+                for l in range(L):
+                    logit = intercept[:, l]
+                    if W:
+                        # spins[:, l : l + W] holds s_{l-W..l-1}
+                        logit = logit + spins[:, l:l + W] @ ww[l]
+                    spins[:, l + W] = torch.where(u[:, l] < torch.sigmoid(logit), 1.0, -1.0)
+                out[sel] = (spins[:, W:] > 0).to(torch.uint8)
         return out
