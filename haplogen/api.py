@@ -1589,6 +1589,16 @@ def _label_synthetic(h: Haplotypes, path: str | os.PathLike, table: Path | None)
     return h.with_labels(rows), f"populations from its own samples table {table.name}"
 
 
+def _chosen_statistics(statistics: Sequence[str] | None, utility: Sequence[str]) -> list[str] | None:
+    """The statistics to run: the defaults (or ``statistics``) plus the opt-in ``utility`` ones."""
+    if not utility:
+        return None if statistics is None else list(statistics)
+    from .statistics.registry import load_statistics
+
+    base = list(statistics) if statistics is not None else [s.name for s in load_statistics() if s.default]
+    return base + [u for u in utility if u not in base]
+
+
 def evaluate_files(
     real: str | os.PathLike,
     synthetic: Sequence[str | os.PathLike],
@@ -1604,6 +1614,10 @@ def evaluate_files(
     options: Any = None,
     seed: int | None = 0,
     aats_repeats: int = 5,
+    statistics: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    utility: Sequence[str] = (),
+    statistic_options: Mapping[str, Mapping[str, Any]] | None = None,
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     say: Say | None = None,
@@ -1649,6 +1663,13 @@ def evaluate_files(
         :class:`haplogen.io.vcf.ReadOptions` of the VCF inputs.
     seed, aats_repeats
         As in :func:`haplogen.evaluation.evaluate`.
+    statistics, exclude
+        Run only these statistics / leave these out (names of the registry; as in
+        :func:`haplogen.evaluation.evaluate`).
+    utility
+        Opt-in statistics to run beside the default ones (``["imputation"]``: Beagle).
+    statistic_options
+        ``{statistic: {option: value}}`` (e.g. ``{"imputation": {"array_every": 10}}``).
     overwrite
         Replace an existing report.
     command
@@ -1725,6 +1746,9 @@ def evaluate_files(
         labels=label_table,
         seed=seed,
         aats_repeats=aats_repeats,
+        statistics=_chosen_statistics(statistics, utility),
+        exclude=list(exclude),
+        options=dict(statistic_options or {}),
         progress=say,
         inputs=[i for i in inputs if i is not None],
         command=command,

@@ -276,6 +276,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model=args.model,
         seed=args.seed,
         aats_repeats=args.aats_repeats,
+        statistics=args.statistics,
+        exclude=args.exclude,
+        utility=args.utility,
+        statistic_options={"imputation": {"array_every": args.array_every}} if args.utility else None,
         overwrite=args.overwrite,
         **_io(args),
     )
@@ -457,6 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "by nearest neighbours")
     p.add_argument("-o", "--output", required=True, help="output directory (report.html, metrics.json)")
     p.add_argument("--aats-repeats", type=_positive_int, default=5, help="subsamples averaged for AATS")
+    p.add_argument("--utility", nargs="+", choices=["imputation"], default=[],
+                   help="opt-in utility statistics: 'imputation' imputes the holdout's masked SNPs with Beagle 5 "
+                   "(apt-get install beagle) using the real and each artificial panel; needs --holdout")
+    p.add_argument("--array-every", type=_positive_int, default=10,
+                   help="with --utility imputation: keep every Nth SNP of the targets (the 'array'), impute the rest")
+    p.add_argument("--statistics", nargs="+", metavar="NAME", help="run only these statistics (registry names)")
+    p.add_argument("--exclude", nargs="+", metavar="NAME", default=[], help="leave these statistics out")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report (refused otherwise)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed of the subsampling")
     _add_read_options(p)
