@@ -242,6 +242,10 @@ def _audit_values(**overrides):
         ({"near_copies": 50, "near_copies_share": 0.005}, "near_copies", "pass"),
         ({"near_copies": 200, "near_copies_share": 0.02}, "near_copies", "warn"),
         ({"near_copies": 900, "near_copies_share": 0.09}, "near_copies", "fail"),
+        # at or below the held-out real haplotypes' own share: no closer to donors than unseen people
+        ({"near_copies": 130, "near_copies_share": 0.013, "near_copies_holdout_share": 0.015}, "near_copies", "pass"),
+        ({"near_copies": 200, "near_copies_share": 0.02, "near_copies_holdout_share": 0.015}, "near_copies", "warn"),
+        ({"near_copies": 400, "near_copies_share": 0.04, "near_copies_holdout_share": 0.015}, "near_copies", "fail"),
         # small sets: a deviation within two null standard errors is noise and passes
         ({"privacy_loss": 0.12, "size": 50, "n_syn": 50}, "privacy_loss", "pass"),
         ({"closer_to_train": 0.62, "size": 100, "n_syn": 100}, "closer_to_train", "warn"),
