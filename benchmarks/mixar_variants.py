@@ -9,7 +9,7 @@ GPC's published figure (−389.76 nats per haplotype, its hidden Chow-Liu tree d
   Bernoullis (population structure only);
 * ``mixture+window``: one block and one type, with the window of 16 SNPs: a mixture of
   autoregressive models (structure + short-range LD);
-* ``default``: the defaults (8 ancestry types, 16 clusters redrawn every 32-SNP block, window 16);
+* ``default``: the defaults (32 ancestry types, 16 clusters redrawn every 16-SNP block, window 16);
 * ``default, labels``: the same trained on the 26 population labels, scored by its marginal;
 * ``ensemble of 4``: the default with ``n_members=4``.
 
