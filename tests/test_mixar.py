@@ -136,3 +136,12 @@ def test_populations_are_drawn_from_their_own_mixture():
     ll_a = model.log_likelihood(x[:10], labels=["A"] * 10)
     ll_b = model.log_likelihood(x[:10], labels=["B"] * 10)
     assert (ll_a > ll_b).mean() >= 0.9
+
+
+def test_a_block_longer_than_the_sequence_is_the_whole_sequence():
+    x, _ = _toy(n=40, n_sites=7)
+    long = _trained(x, None, block_sites=1000)
+    exact = _trained(x, None, block_sites=7)
+    assert long.n_blocks == exact.n_blocks == 1 and long.block_sites == 7
+    every = _all_haplotypes(7)
+    assert np.allclose(long.log_likelihood(every), exact.log_likelihood(every), atol=1e-5)

@@ -143,7 +143,9 @@ class MixAR(GenerativeModel):
         super().__init__(config, n_sites)
         c = config
         M, L, C, G, W = c.n_members, self.n_sites, c.n_clusters, c.n_types, c.window
-        self.n_blocks = math.ceil(L / c.block_sites)
+        # a block longer than the sequence is the whole sequence (no padding to compute)
+        self.block_sites = min(c.block_sites, L)
+        self.n_blocks = math.ceil(L / self.block_sites)
         P = max(1, len(self.populations or ()))
         dev = self.device
         self.bias = torch.zeros(M, L, C, device=dev)  # (M, L, C) cluster intercepts b_{l,c}
@@ -173,10 +175,10 @@ class MixAR(GenerativeModel):
         logit = self.bias.unsqueeze(0) + self._window_context(x).unsqueeze(-1)  # (B, M, L, C)
         site = x[:, None, :, None] * logit - F.softplus(logit)  # (B, M, L, C) log Bernoulli
         B, M, L, C = site.shape
-        pad = self.n_blocks * c.block_sites - L
+        pad = self.n_blocks * self.block_sites - L
         if pad:
             site = F.pad(site, (0, 0, 0, pad))  # zero log-probability for the padding sites
-        block = site.reshape(B, M, self.n_blocks, c.block_sites, C).sum(3)  # (B, M, K, C)
+        block = site.reshape(B, M, self.n_blocks, self.block_sites, C).sum(3)  # (B, M, K, C)
         log_rho = torch.log_softmax(self.cluster_logits, dim=-1)  # (M, G, K, C)
         per_type = torch.logsumexp(block.unsqueeze(2) + log_rho.unsqueeze(0), dim=-1).sum(-1)  # (B, M, G)
         log_pi = torch.log_softmax(self.type_logits, dim=-1)  # (M, P, G)
@@ -361,7 +363,7 @@ class MixAR(GenerativeModel):
         self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
     ) -> torch.Tensor:
         c = self.config
-        M, L, W, S = c.n_members, self.n_sites, c.window, c.block_sites
+        M, L, W, S = c.n_members, self.n_sites, c.window, self.block_sites
         out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
         if n == 0:
             return out
