@@ -283,12 +283,7 @@ class MixAR(GenerativeModel):
         return losses
 
     def _mean_loglik(self, x: torch.Tensor, labels: torch.Tensor | None) -> float:
-        step = self._chunk_rows()
-        total = 0.0
-        for start in range(0, x.shape[0], step):
-            lb = None if labels is None else labels[start:start + step]
-            total += float(self._loglik(x[start:start + step], lb).sum())
-        return total / max(x.shape[0], 1)
+        return float(self._log_likelihood(x, labels).mean()) if x.shape[0] else 0.0
 
     def _snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self._weights().items()}
@@ -384,7 +379,7 @@ class MixAR(GenerativeModel):
                 probs = rho[m, g].reshape(k * self.n_blocks, c.n_clusters)
                 clusters = torch.multinomial(probs, 1, generator=generator).reshape(k, self.n_blocks)  # (k, K)
                 site_cluster = clusters[:, block_of_site]  # (k, L)
-                intercept = torch.gather(bias.unsqueeze(0).expand(k, -1, -1), 2, site_cluster.unsqueeze(-1)).squeeze(-1)
+                intercept = bias[torch.arange(L, device=self.device), site_cluster]  # (k, L): b_{l, c_k(l)}
                 u = torch.rand(k, L, generator=generator, device=self.device)  # one uniform per site
                 spins = torch.zeros(k, L + W, device=self.device)  # 2x - 1, with W zeros in front
                 for l in range(L):
