@@ -46,7 +46,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ from ..errors import InputError
 from ..haplotypes import Haplotypes, Sites
 from ..provenance import _disk_full, _jsonable, atomic_path, file_checksum, now
 
-__all__ = ["ReadOptions", "ReadSummary", "read_vcf", "write_vcf"]
+__all__ = ["ReadOptions", "ReadSummary", "read_vcf", "write_vcf", "write_vcf_blocks"]
 
 # ----------------------------------------------------------------------------- options
 
@@ -863,7 +863,7 @@ def _check_sites_writable(sites: Sites, index: bool) -> None:
             )
 
 
-def _header(h: Haplotypes, sample_names: list[str], provenance: dict[str, Any] | None) -> bytes:
+def _header(sites: Sites, sample_names: Sequence[str], provenance: dict[str, Any] | None) -> bytes:
     from .. import __version__
 
     lines = [
@@ -871,9 +871,8 @@ def _header(h: Haplotypes, sample_names: list[str], provenance: dict[str, Any] |
         f"##fileDate={now():%Y%m%d}",  # SOURCE_DATE_EPOCH when set
         f"##source=haplogen-{__version__}",
     ]
-    chrom = h.sites.chrom
     seen: dict[str, int] = {}
-    for c, p in zip(chrom, h.sites.position):
+    for c, p in zip(sites.chrom, sites.position):
         seen[c] = max(seen.get(c, 0), int(p))
     for c, length in seen.items():
         lines.append(f"##contig=<ID={c},length={length}>")
@@ -887,7 +886,7 @@ def _header(h: Haplotypes, sample_names: list[str], provenance: dict[str, Any] |
             "##haplogen_provenance="
             + json.dumps(_jsonable(provenance), separators=(",", ":"), sort_keys=False)
         )
-    lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"] + sample_names))
+    lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sample_names]))
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -933,41 +932,105 @@ def write_vcf(
         When individuals, sample names or sites cannot be written as a valid (indexed) VCF.
         Nothing is left at ``path`` after a failure.
     """
+    if h.n_haplotypes == 0:
+        raise InputError("no haplotypes to write; a VCF needs at least one sample")
+    groups = _individuals(h)
+    matrix = h.matrix
+    write_vcf_blocks(
+        h.sites,
+        [s for s, _ in groups],
+        lambda lo, hi: matrix[:, lo:hi].T,
+        path,
+        ploidy=np.array([len(m) for _, m in groups], dtype=np.int64),
+        provenance=provenance,
+        index=index,
+        compresslevel=compresslevel,
+    )
+
+
+def write_vcf_blocks(
+    sites: Sites,
+    sample_names: Sequence[str],
+    alleles: Callable[[int, int], np.ndarray],
+    path: str | os.PathLike,
+    *,
+    ploidy: int | np.ndarray = 2,
+    provenance: dict[str, Any] | None = None,
+    index: bool = True,
+    compresslevel: int = 1,
+    max_bytes: int = _CHUNK_BYTES,
+) -> None:
+    """Write a VCF a block of sites at a time, from a callback that returns each block.
+
+    The streaming core of :func:`write_vcf` (same file, byte for byte): the haplotypes never
+    need to be in memory at once, only ``alleles(start, stop)`` for one block of sites, whose
+    size is chosen so that the block's genotype text stays within ``max_bytes`` (at least one
+    site). Haplotype rows are laid out in sample order: sample ``j`` of ploidy 2 takes the
+    next two rows (``a|b``), one of ploidy 1 the next row.
+
+    Parameters
+    ----------
+    sites : Sites, length n_sites
+        The records' CHROM, POS, ID, REF and ALT, in writing order.
+    sample_names : sequence of str, length n_samples
+        VCF sample columns.
+    alleles
+        ``alleles(start, stop)`` returns the alleles of sites ``start:stop``, uint8 0/1 of
+        shape (stop - start, n_haplotypes): site-major. Called with increasing, adjacent ranges.
+    path
+        Output path (``.vcf.gz``); written atomically, then indexed.
+    ploidy : int or ndarray of int, shape (n_samples,)
+        1 or 2 per sample (one number: every sample).
+    provenance, index, compresslevel
+        As in :func:`write_vcf`.
+    max_bytes
+        Bytes of genotype text built per block (bounds the memory used; at least one line).
+
+    Raises
+    ------
+    InputError
+        When sample names, ploidies or sites cannot be written as a valid (indexed) VCF, or a
+        block has the wrong shape. Nothing is left at ``path`` after a failure.
+    """
     import pysam
 
     if not 0 <= int(compresslevel) <= 9:
         raise InputError(f"compresslevel must be 0-9, found {compresslevel}")
-    if h.n_haplotypes == 0:
+    sample_names = list(sample_names)
+    n_samples = len(sample_names)
+    if n_samples == 0:
         raise InputError("no haplotypes to write; a VCF needs at least one sample")
-    groups = _individuals(h)
-    _check_sites_writable(h.sites, index)
-    sample_names = [s for s, _ in groups]
-    header = _header(h, sample_names, provenance)
+    ploidy = np.broadcast_to(np.asarray(ploidy, dtype=np.int64), (n_samples,))
+    if not np.isin(ploidy, (1, 2)).all():
+        raise InputError(f"a VCF sample here is haploid or diploid, found ploidy {int(ploidy[~np.isin(ploidy, (1, 2))][0])}")
+    bad = next((s for s in sample_names if not s or re.search(r"\s", s)), None)
+    if bad is not None:
+        raise InputError(
+            f"sample name {bad!r} cannot be a VCF column name (empty or with white space); rename the individuals"
+        )
+    _check_sites_writable(sites, index)
+    header = _header(sites, sample_names, provenance)
+    n_haplotypes = int(ploidy.sum())
 
     # Template of the genotype columns of one line: "a|b\t" per diploid, "a\t" per haploid,
     # ending in "\n"; allele_at[r] is the byte offset of haplotype row r in it.
-    widths = np.array([4 if len(m) == 2 else 2 for _, m in groups], dtype=np.int64)
+    widths = np.where(ploidy == 2, 4, 2)
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
     width = int(widths.sum())
     template = np.full(width, ord("\t"), dtype=np.uint8)
-    allele_at = np.empty(h.n_haplotypes, dtype=np.int64)
-    for (_, members), start in zip(groups, starts):
-        allele_at[members[0]] = start
-        if len(members) == 2:
-            template[start + 1] = ord("|")
-            allele_at[members[1]] = start + 2
+    template[starts[ploidy == 2] + 1] = ord("|")
     template[-1] = ord("\n")
-    all_diploid = bool((widths == 4).all()) and np.array_equal(
-        allele_at, np.arange(h.n_haplotypes) // 2 * 4 + (np.arange(h.n_haplotypes) % 2) * 2
-    )
+    all_diploid = bool((ploidy == 2).all())
+    if all_diploid:
+        allele_at = None
+    else:
+        first = np.repeat(starts, ploidy)  # (n_haplotypes,) the column of each row's sample
+        second = np.zeros(n_haplotypes, dtype=np.int64)
+        second[np.cumsum(ploidy)[ploidy == 2] - 1] = 2  # the second haplotype of a diploid
+        allele_at = first + second
 
-    sites = h.sites
-    prefixes = [
-        f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t.\tGT\t".encode()
-        for c, p, i, r, a in zip(sites.chrom, sites.position.tolist(), sites.id, sites.ref, sites.alt)
-    ]
-    matrix = h.matrix
-    chunk = max(1, min(h.n_sites, _CHUNK_BYTES // width))
+    n_sites = sites.n_sites
+    chunk = max(1, min(n_sites, int(max_bytes) // width))
 
     index_path = Path(str(path) + ".tbi")
     with contextlib.ExitStack() as stack:
@@ -976,22 +1039,31 @@ def write_vcf(
         tmp = stack.enter_context(atomic_path(path))
         with pysam.BGZFile(str(tmp), f"wb{int(compresslevel)}") as out:
             out.write(header)
-            for lo in range(0, h.n_sites, chunk):
-                hi = min(lo + chunk, h.n_sites)
+            for lo in range(0, n_sites, chunk):
+                hi = min(lo + chunk, n_sites)
+                got = np.asarray(alleles(lo, hi))
+                if got.shape != (hi - lo, n_haplotypes):
+                    raise InputError(
+                        f"the alleles of sites {lo}:{hi} have shape {got.shape}, expected "
+                        f"({hi - lo}, {n_haplotypes}) (sites x haplotypes)"
+                    )
                 block = np.empty((hi - lo, width), dtype=np.uint8)
                 block[:] = template
-                alleles = matrix[:, lo:hi].T + np.uint8(ord("0"))  # (chunk, n_haplotypes)
+                got = got + np.uint8(ord("0"))  # (chunk, n_haplotypes)
                 if all_diploid:
-                    block[:, 0::4] = alleles[:, 0::2]
-                    block[:, 2::4] = alleles[:, 1::2]
+                    block[:, 0::4] = got[:, 0::2]
+                    block[:, 2::4] = got[:, 1::2]
                 else:
-                    block[:, allele_at] = alleles
+                    block[:, allele_at] = got
                 text = block.tobytes()
-                out.write(
-                    b"".join(
-                        prefixes[lo + k] + text[k * width : (k + 1) * width] for k in range(hi - lo)
+                prefixes = [
+                    f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t.\tGT\t".encode()
+                    for c, p, i, r, a in zip(
+                        sites.chrom[lo:hi], sites.position[lo:hi].tolist(), sites.id[lo:hi],
+                        sites.ref[lo:hi], sites.alt[lo:hi],
                     )
-                )
+                ]
+                out.write(b"".join(prefixes[k] + text[k * width : (k + 1) * width] for k in range(hi - lo)))
         if tmp_index is not None:
             with _capture_c_stderr(replay_warnings=False) as captured:
                 try:
