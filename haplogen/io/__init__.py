@@ -1,7 +1,10 @@
-"""Reading and writing haplotypes: VCF/BCF (through cyvcf2 and pysam) and the paper's hapt format.
+"""Reading and writing haplotypes: VCF/BCF (through cyvcf2 and pysam), the paper's hapt format,
+and the chunked VCF Zarr store (through bio2zarr and zarr).
 
 :func:`read_haplotypes` and :func:`write_haplotypes` pick the format; :func:`read_vcf`,
-:func:`write_vcf`, :func:`read_hapt` and :func:`write_hapt` are the format-specific functions.
+:func:`write_vcf`, :func:`read_hapt`, :func:`write_hapt` and :func:`read_store` are the
+format-specific functions; :func:`import_vcf` converts a VCF into a store and
+:class:`StoreHaplotypes` reads one block by block.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from ..errors import InputError
 from ..haplotypes import Haplotypes
 from .hapt import read_hapt, read_legend, write_hapt, write_legend
+from .store import STORE_SUFFIXES, StoreHaplotypes, _check_store, import_vcf, is_store, read_store
 from .vcf import ReadOptions, ReadSummary, _check_readable, read_vcf, write_vcf
 
 __all__ = [
@@ -26,6 +30,11 @@ __all__ = [
     "read_legend",
     "write_legend",
     "read_haplotypes",
+    "read_store",
+    "import_vcf",
+    "is_store",
+    "StoreHaplotypes",
+    "STORE_SUFFIXES",
     "write_haplotypes",
     "detect_format",
     "check_output_path",
@@ -56,18 +65,22 @@ def _looks_like_hapt(head: bytes) -> bool:
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """Format of a haplotype file, ``"vcf"`` (VCF or BCF) or ``"hapt"``.
+    """Format of a haplotype input, ``"vcf"`` (VCF or BCF), ``"hapt"`` or ``"vcz"`` (a store).
 
-    The content decides (a ``##fileformat=VCF`` header, BCF magic bytes, or a first line made of a
-    tag, an id and 0/1 fields); the extension (.vcf, .vcf.gz, .bcf, .hapt, .hapt.gz) decides
-    when the content is empty or unrecognisable, so that the reader of that format reports the
-    problem.
+    A directory is a VCF Zarr store (``haplogen import``) or refused. For a file the content
+    decides (a ``##fileformat=VCF`` header, BCF magic bytes, or a first line made of a tag, an
+    id and 0/1 fields); the extension (.vcf, .vcf.gz, .bcf, .hapt, .hapt.gz) decides when the
+    content is empty or unrecognisable, so that the reader of that format reports the problem.
 
     Raises
     ------
     InputError
-        When the file cannot be read, or neither the content nor the extension says.
+        When the file cannot be read, a directory is not a store, or neither the content nor
+        the extension says.
     """
+    if Path(path).is_dir():
+        _check_store(path)
+        return "vcz"
     p = _check_readable(path)
     head = _head(p)
     if head.startswith(b"##fileformat=VCF") or head.startswith(b"BCF\x02") or head.startswith(b"BCF\x04"):
@@ -83,7 +96,7 @@ def detect_format(path: str | os.PathLike) -> str:
     found = f"content starting {shown!r}" if shown.isprintable() and shown else "unrecognised content"
     raise InputError(
         f"{p.name}: expected a VCF/BCF or a hapt file, found {found}; give a .vcf, .vcf.gz, "
-        ".bcf, .hapt or .hapt.gz file"
+        ".bcf, .hapt or .hapt.gz file, or a .vcz store (haplogen import)"
     )
 
 
@@ -93,16 +106,16 @@ def read_haplotypes(
     legend: str | os.PathLike | None = None,
     options: ReadOptions | None = None,
 ) -> Haplotypes:
-    """Read haplotypes from a VCF/BCF or a hapt file (format from :func:`detect_format`).
+    """Read haplotypes from a VCF/BCF, a hapt file or a store (format from :func:`detect_format`).
 
     Parameters
     ----------
     path
-        The file.
+        The file, or the store directory (read whole: :func:`read_store`).
     legend
-        Legend of a hapt file (see :func:`read_hapt`); an error for a VCF.
+        Legend of a hapt file (see :func:`read_hapt`); an error for a VCF or a store.
     options
-        :class:`ReadOptions` of a VCF; an error for a hapt file.
+        :class:`ReadOptions` of a VCF or a store; an error for a hapt file.
 
     Returns
     -------
@@ -110,6 +123,13 @@ def read_haplotypes(
         matrix of shape (n_haplotypes, n_sites).
     """
     fmt = detect_format(path)
+    if fmt == "vcz":
+        if legend is not None:
+            raise InputError(
+                f"{Path(path).name} is a VCF Zarr store, which has its own sites; a legend belongs with "
+                "a hapt file only: leave out the legend"
+            )
+        return read_store(path, options)
     if fmt == "vcf":
         if legend is not None:
             raise InputError(
