@@ -636,13 +636,17 @@ def generate(
     threads: int | None = None,
     command: Sequence[str] | None = None,
     populations: str | Mapping[str, float] | None = None,
+    batch_size: int | None = None,
 ) -> tuple[Haplotypes, dict[str, Any]]:
-    """Sample ``n`` artificial haplotypes from a trained model.
+    """Sample ``n`` artificial haplotypes from a trained model, in memory.
 
     Consecutive pairs of haplotypes form artificial diploid individuals ``AG0``, ``AG1``, ...
     From a conditional model trained with labels, both haplotypes of an individual come from
     one population (:func:`assign_populations` says how they are chosen), and the result
     carries ``population`` (and ``super_population``, when the model recorded them).
+    The haplotypes are those :func:`generate_to_file` writes for the same seed and batch size
+    (:func:`draw_batches` says how a draw is made); a set too large for memory is written
+    with :func:`generate_to_file`, which never holds it whole.
 
     Parameters
     ----------
@@ -662,6 +666,10 @@ def generate(
         For a conditional model trained with labels: one population (``"YRI"``), or shares
         ``{"YRI": 0.5, "CEU": 0.5}`` (normalised); None draws each individual's population
         in the training proportions. Refused by a model that cannot sample by population.
+    batch_size
+        Haplotypes drawn per batch (None: :func:`haplogen.io.streaming.default_batch_size`
+        of the model's sites). Part of the draw: recorded, and a different batch size gives
+        other haplotypes for the same seed.
 
     Returns
     -------
@@ -674,7 +682,103 @@ def generate(
     if n < 1:
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
     return _sample_from(load_trained(model_dir), n, seed=seed, prefix=prefix, threads=threads, command=command,
-                        populations=populations)
+                        populations=populations, batch_size=batch_size)
+
+
+def batch_seed(seed: int, batch: int) -> int:
+    """The seed of batch ``batch`` of a draw seeded with ``seed``.
+
+    Batch 0 takes ``seed`` itself, so that a set of one batch is ``model.sample(n, seed=seed)``;
+    the others take a 63-bit seed derived from ``(seed, batch)`` by numpy's ``SeedSequence``
+    (independent streams, none shared with another batch or another seed's batches).
+    """
+    if batch == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(batch)]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def draw_batches(
+    model: Any,
+    n: int,
+    *,
+    seed: int,
+    batch_size: int,
+    labels: np.ndarray | None = None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Draw ``n`` haplotypes from ``model`` a batch at a time.
+
+    Batch ``b`` holds rows ``b * batch_size`` up to the next batch (the last one may be
+    shorter) and is ``model.sample(k, seed=batch_seed(seed, b), labels=labels[rows],
+    batch_size=batch_size)``. The draw depends on ``seed`` and ``batch_size`` only: the same
+    pair gives the same haplotypes, and a larger ``n`` begins with the full batches of a smaller
+    one. Memory holds one batch.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`haplogen.models.base.GenerativeModel`.
+    n
+        Number of haplotypes.
+    seed
+        Seed of the draw.
+    batch_size
+        Haplotypes per batch.
+    labels : ndarray of str, shape (n,), optional
+        Population of each haplotype (:func:`assign_populations`).
+
+    Yields
+    ------
+    (int, int, ndarray of uint8, shape (stop - start, n_sites))
+        ``start``, ``stop`` and the batch.
+    """
+    if int(batch_size) < 1:
+        raise InputError(f"the batch size must be at least 1 haplotype, found {batch_size}")
+    batch_size = int(batch_size)
+    for b, start in enumerate(range(0, n, batch_size)):
+        stop = min(n, start + batch_size)
+        part = None if labels is None else labels[start:stop]
+        yield start, stop, model.sample(stop - start, seed=batch_seed(seed, b), labels=part, batch_size=batch_size)
+
+
+def _generation_record(
+    loaded: tuple[Any, Sites, dict[str, Any]],
+    n: int,
+    *,
+    seed: int,
+    prefix: str,
+    n_threads: int,
+    command: Sequence[str] | None,
+    populations: str | Mapping[str, float] | None,
+    batch_size: int,
+    labels: np.ndarray | None,
+) -> dict[str, Any]:
+    """The provenance record of an artificial set (before it is written)."""
+    model, _, model_provenance = loaded
+    asked = populations if populations is None or isinstance(populations, str) else {str(k): float(v) for k, v in populations.items()}
+    record = make_record(
+        parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads, "populations": asked,
+                    "batch_size": batch_size},
+        seed=seed,
+        inputs=[model_provenance["model_file"]],
+        command=command,
+    )
+    record["model_provenance"] = {k: v for k, v in model_provenance.items() if k != "model_file"}
+    if labels is not None:
+        individuals = labels[::2]  # one entry per artificial individual
+        record["individuals_per_population"] = {
+            str(p): int(np.count_nonzero(individuals == p)) for p in dict.fromkeys(individuals.tolist())
+        }
+    return record
+
+
+def _check_batch_size(batch_size: int | None, n_sites: int) -> int:
+    from .io.streaming import default_batch_size
+
+    if batch_size is None:
+        return default_batch_size(n_sites)
+    if isinstance(batch_size, bool) or int(batch_size) < 1:
+        raise InputError(f"--batch-size must be at least 1 haplotype, found {batch_size}")
+    return int(batch_size)
 
 
 def _sample_from(
@@ -686,22 +790,20 @@ def _sample_from(
     threads: int | None,
     command: Sequence[str] | None,
     populations: str | Mapping[str, float] | None = None,
+    batch_size: int | None = None,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     from .models.training import set_threads
 
     model, sites, model_provenance = loaded
     seed = resolve_seed(seed)
+    batch_size = _check_batch_size(batch_size, sites.n_sites)
     labels = assign_populations(model, n, populations, seed=seed)  # (n,) or None; checked before any work
     n_threads = set_threads(threads)
-    matrix = model.sample(n, seed=seed, labels=labels)
-    asked = populations if populations is None or isinstance(populations, str) else {str(k): float(v) for k, v in populations.items()}
-    record = make_record(
-        parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads, "populations": asked},
-        seed=seed,
-        inputs=[model_provenance["model_file"]],
-        command=command,
-    )
-    record["model_provenance"] = {k: v for k, v in model_provenance.items() if k != "model_file"}
+    matrix = np.empty((n, sites.n_sites), dtype=np.uint8)
+    for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels):
+        matrix[start:stop] = batch
+    record = _generation_record(loaded, n, seed=seed, prefix=prefix, n_threads=n_threads, command=command,
+                                populations=populations, batch_size=batch_size, labels=labels)
     h = Haplotypes.from_matrix(matrix, sites, prefix=prefix, source={"generated_by": record})
     if labels is not None:
         supers = _super_populations(model_provenance)
@@ -710,10 +812,6 @@ def _sample_from(
             population=labels,
             super_population=np.array([supers.get(p, p) for p in labels], dtype=object) if supers else None,
         )
-        individuals = labels[::2]  # one entry per artificial individual
-        record["individuals_per_population"] = {
-            str(p): int(np.count_nonzero(individuals == p)) for p in dict.fromkeys(individuals.tolist())
-        }
     return h, record
 
 
@@ -1374,6 +1472,50 @@ def audit_release(
     return privacy_audit(real.matrix, holdout.matrix, artificial.matrix, seed=seed)["verdict"]
 
 
+#: output formats of generate, from the name: VCF, the founding paper's hapt, a VCF Zarr store
+STORE_OUTPUT_SUFFIXES = (".vcz", ".zarr")
+#: bytes of alleles read back from the spill file per block of sites when writing the output
+WRITE_BLOCK_BYTES = 1 << 26
+
+
+def _output_format(output: str | os.PathLike, format: str | None) -> str:
+    """``vcf``, ``hapt`` or ``vcz`` (a VCF Zarr store) from the name and ``format``; refuses a
+    format that contradicts the name."""
+    from .io import check_output_path
+
+    shown = Path(output).name
+    is_store = shown.lower().endswith(STORE_OUTPUT_SUFFIXES)
+    if format == "vcz" or (format is None and is_store):
+        if not is_store:
+            raise InputError(
+                f"a VCF Zarr store is a folder named .vcz (or .zarr): name it {shown.split('.')[0]}.vcz instead of {shown}"
+            )
+        if Path(output).exists() and not Path(output).is_dir():
+            raise InputError(f"the output {output} is a file; a VCF Zarr store is a folder: give another name")
+        return "vcz"
+    if is_store:
+        raise InputError(
+            f"the output name {shown} says VCF Zarr store but the format asked for is {format}; "
+            "leave out --format to write a store, or name the output .vcf.gz or .hapt.gz"
+        )
+    return check_output_path(output, format)
+
+
+def _write_samples_table(path: Path, prefix: str, labels: np.ndarray, supers: Mapping[str, str]) -> None:
+    """The ``sample pop super_pop`` table of the artificial individuals ``{prefix}{i}``, written by
+    :func:`haplogen.haplotypes.write_labels` from the labels alone (the matrix is not needed)."""
+    import types
+
+    from . import haplotypes
+
+    rows = types.SimpleNamespace(
+        haplotype_sample=(f"{prefix}{i // 2}" for i in range(len(labels))),
+        population=labels,
+        super_population=(supers.get(p, p) for p in labels.tolist()),
+    )
+    haplotypes.write_labels(rows, path)
+
+
 def generate_to_file(
     model_dir: str | os.PathLike,
     n: int,
@@ -1394,8 +1536,17 @@ def generate_to_file(
     say: Say | None = None,
     warn: Say | None = None,
     populations: str | Mapping[str, float] | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
-    """Sample artificial haplotypes and write them (VCF, or hapt with its legend), optionally audited.
+    """Sample artificial haplotypes and write them as they are drawn (VCF, a VCF Zarr store, or
+    hapt with its legend), optionally audited.
+
+    The haplotypes are drawn in batches (:func:`draw_batches`), and each batch goes to a
+    bit-packed spill file in the output's temporary folder
+    (:class:`haplogen.io.streaming.HaplotypeSpill`); the output is then written a block of
+    sites at a time (a VCF is site-major), so the memory used does not grow with ``n`` beyond
+    one VCF line (every haplotype of one site). ``--audit`` and hapt output read the set back
+    whole (the audit compares every haplotype; hapt is the paper's small format).
 
     From a conditional model trained with labels, the artificial individuals' populations are
     written beside the data as a samples table, ``NAME.samples.tsv`` (``sample pop super_pop``,
@@ -1417,12 +1568,14 @@ def generate_to_file(
     n
         Number of haplotypes (pairs form individuals).
     output
-        ``.vcf.gz``, or ``.hapt(.gz)`` (which also writes ``NAME.legend`` and
-        ``NAME.hapt.gz.provenance.json``).
+        ``.vcf.gz``; ``.vcz`` (or ``.zarr``), a VCF Zarr store with bio2zarr's layout and the
+        provenance in its attributes (``haplogen_provenance``; ``n`` must be even); or
+        ``.hapt(.gz)`` (which also writes ``NAME.legend`` and ``NAME.hapt.gz.provenance.json``).
     format
-        ``"vcf"`` or ``"hapt"``; None: from the name. A format that contradicts the name is refused.
-    seed, prefix, threads
-        As in :func:`generate`.
+        ``"vcf"``, ``"vcz"`` or ``"hapt"``; None: from the name. A format that contradicts the
+        name is refused.
+    seed, prefix, threads, batch_size
+        As in :func:`generate`: the same seed and batch size give the same haplotypes as there.
     audit, real, holdout, force
         Run the privacy audit against the training set ``real`` and the ``holdout``.
     legend, options
@@ -1439,67 +1592,112 @@ def generate_to_file(
     Returns
     -------
     dict
-        ``haplotypes`` (shape (n, n_sites)), ``output`` (path), ``provenance`` (the record
-        written, with ``privacy_audit`` when audited), ``labels`` (the samples table written,
-        or None).
+        ``output`` (path), ``n_haplotypes``, ``n_sites``, ``provenance`` (the record written,
+        with ``privacy_audit`` when audited, and ``parameters.batch_size``), ``labels`` (the
+        samples table written, or None). The haplotypes themselves are not returned (the set
+        need not fit in memory): read the output, or call :func:`generate`.
     """
     from .errors import PrivacyError
-    from .haplotypes import write_labels
-    from .io import check_output_path, output_files, write_haplotypes
+    from .io import output_files, write_haplotypes
+    from .io.streaming import HaplotypeSpill, write_vcz
+    from .io.vcf import write_vcf_blocks
+    from .models.training import set_threads
 
     say = say or _quiet
     warn = _warner(warn)
     if n < 1:
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
-    fmt = check_output_path(output, format)
-    files = output_files(output, fmt)
+    fmt = _output_format(output, format)
+    if fmt == "vcz" and n % 2:
+        raise InputError(
+            f"a VCF Zarr store holds diploid individuals, and {n} haplotypes leave the last one haploid; "
+            "give an even -n, or write a .vcf.gz"
+        )
+    files = {"data": Path(output)} if fmt == "vcz" else output_files(output, fmt)
     table = _beside(output, SAMPLES_TABLE_SUFFIX)
-    checked = ([files["data"]] if fmt == "vcf" else list(files.values())) + [table]
-    outputs = OutputSet(checked, overwrite=overwrite, remove=[table])
+    checked = ([files["data"]] if fmt != "hapt" else list(files.values())) + [table]
+    outputs = OutputSet(checked, overwrite=overwrite, remove=[table], folders=[files["data"]] if fmt == "vcz" else [])
     outputs.check()
     if audit and (real is None or holdout is None):
         raise InputError("--audit needs --holdout HOLDOUT (the individuals the model did not see) and --real TRAIN")
     if not audit and (real is not None or holdout is not None or force):
         raise InputError("--real, --holdout and --force belong with --audit; add --audit, or leave them out")
     loaded = load_trained(model_dir)
-    assign_populations(loaded[0], n, populations, seed=0)  # refuse a bad request before the audit reads its sets
+    model, sites, model_provenance = loaded
+    batch_size = _check_batch_size(batch_size, sites.n_sites)
+    assign_populations(model, n, populations, seed=0)  # refuse a bad request before the audit reads its sets
     audit_warnings: list[str] = []
     if audit:
         real_h = _read(real, what="training set", legend=legend, options=options, say=say, warn=warn)
         holdout_h = _read(holdout, what="holdout set", legend=legend, options=options, say=say, warn=warn)
         audit_warnings = check_training_data(
-            loaded[2].get("training_data"), model=str(model_dir), real=real_h, holdout=holdout_h,
+            model_provenance.get("training_data"), model=str(model_dir), real=real_h, holdout=holdout_h,
             real_name=f"--real {real}", holdout_name=f"--holdout {holdout}",
         )
         for message in audit_warnings:
             warn(message)
-    h, record = _sample_from(loaded, n, seed=seed, prefix=prefix, threads=threads, command=command,
-                             populations=populations)
+    seed = resolve_seed(seed)
+    labels = assign_populations(model, n, populations, seed=seed)  # (n,) or None
+    n_threads = set_threads(threads)
+    record = _generation_record(loaded, n, seed=seed, prefix=prefix, n_threads=n_threads, command=command,
+                                populations=populations, batch_size=batch_size, labels=labels)
+    supers = _super_populations(model_provenance)
     by_population = record.get("individuals_per_population")
     shown = (
         "; individuals by population: " + ", ".join(f"{k} {v}" for k, v in by_population.items())
         if by_population else ""
     )
-    say(f"sampled {h.n_haplotypes} haplotypes x {h.n_sites} sites from {model_dir} (seed {record['seed']}){shown}")
-    if h.population is not None:
+    if labels is not None:
         record["samples_table"] = table.name  # beside the data
-    if audit:
-        verdict = audit_release(h, real=real_h, holdout=holdout_h, seed=record["seed"])
-        say(f"privacy audit: {verdict['status'].upper()}" + (f" ({'; '.join(verdict['reasons'])})" if verdict["reasons"] else ""))
-        if verdict["status"] == "fail" and not force:
-            raise PrivacyError(
-                f"the privacy audit failed ({'; '.join(verdict['reasons'])}); {output} was not written. "
-                "Train longer or with more regularisation, or pass --force to write it anyway"
-            )
-        record["privacy_audit"] = dict(verdict, warnings=audit_warnings)
+    n_individuals = (n + 1) // 2
+    sample_names = [f"{prefix}{i}" for i in range(n_individuals)]
     with outputs:
-        legend_out = outputs.path(files["legend"]) if fmt == "hapt" else None
-        write_haplotypes(h, outputs.path(files["data"]), format=fmt, provenance=record, legend_path=legend_out)
-        if h.population is not None:
-            write_labels(h, outputs.path(table))
-    written = table if h.population is not None else None
+        data = outputs.path(files["data"])
+        with HaplotypeSpill(data.parent / f".{data.name}.spill.part", sites.n_sites) as spill:
+            last = time.monotonic()
+            for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels):
+                spill.append(batch)
+                if time.monotonic() - last > 10 and stop < n:
+                    say(f"  sampled {stop:,} of {n:,} haplotypes")
+                    last = time.monotonic()
+            say(f"sampled {n} haplotypes x {sites.n_sites} sites from {model_dir} (seed {seed}){shown}")
+
+            def in_memory() -> Haplotypes:
+                h = Haplotypes.from_matrix(spill.haplotypes(), sites, prefix=prefix, source={"generated_by": record})
+                if labels is not None:
+                    h = dataclasses.replace(
+                        h, population=labels,
+                        super_population=np.array([supers.get(p, p) for p in labels], dtype=object) if supers else None,
+                    )
+                return h
+
+            if audit:
+                verdict = audit_release(in_memory(), real=real_h, holdout=holdout_h, seed=seed)
+                say(f"privacy audit: {verdict['status'].upper()}" + (f" ({'; '.join(verdict['reasons'])})" if verdict["reasons"] else ""))
+                if verdict["status"] == "fail" and not force:
+                    raise PrivacyError(
+                        f"the privacy audit failed ({'; '.join(verdict['reasons'])}); {output} was not written. "
+                        "Train longer or with more regularisation, or pass --force to write it anyway"
+                    )
+                record["privacy_audit"] = dict(verdict, warnings=audit_warnings)
+            if fmt == "vcf":
+                ploidy = np.full(n_individuals, 2, dtype=np.int64)
+                ploidy[-1] = 2 - n % 2  # an odd last haplotype is a haploid individual
+                write_vcf_blocks(sites, sample_names, spill.sites, data, ploidy=ploidy, provenance=record,
+                                 max_bytes=WRITE_BLOCK_BYTES)
+            elif fmt == "vcz":
+                # chunks of 10,000 variants x 1,000 samples (20 MB of alleles each), as haplogen import writes
+                write_vcz(sites, sample_names, lambda lo, hi, a, b: spill.sites(lo, hi, (a, b)), data,
+                          provenance=record)
+            else:
+                write_haplotypes(in_memory(), data, format=fmt, provenance=record,
+                                 legend_path=outputs.path(files["legend"]))
+        if labels is not None:
+            _write_samples_table(outputs.path(table), prefix, labels, supers)
+    written = table if labels is not None else None
     say(f"wrote {output}" + (f" and {written}" if written is not None else ""))
-    return {"haplotypes": h, "output": Path(output), "provenance": record, "labels": written}
+    return {"output": Path(output), "n_haplotypes": n, "n_sites": sites.n_sites, "provenance": record,
+            "labels": written}
 
 
 # ---------------------------------------------------------------------------- evaluate

@@ -257,6 +257,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         force=args.force,
         overwrite=args.overwrite,
         populations=populations,
+        batch_size=args.batch_size,
         **_io(args),
     )
     return 0
@@ -331,6 +332,7 @@ EXAMPLES = {
     "  haplogen generate mixar/ -n 1000 -o yri.vcf.gz --population YRI   # + yri.samples.tsv\n"
     "  haplogen generate mixar/ -n 1000 -o mix.vcf.gz --populations YRI=0.5,CEU=0.5\n"
     "  haplogen generate model/ -n 5000 -o artificial.hapt.gz --format hapt\n"
+    "  haplogen generate model/ -n 1000000 -o artificial.vcz          # a VCF Zarr store, written as it is sampled\n"
     "  haplogen generate model/ -n 1000 -o release.vcf.gz --audit --real split/train.vcf.gz --holdout split/holdout.vcf.gz\n"
     "  haplogen generate model/ -n 5000 -o artificial.vcf.gz --overwrite --threads 2   # replace an earlier set",
     "evaluate": "example:\n  haplogen evaluate --real split/train.vcf.gz --synthetic artificial.vcf.gz "
@@ -424,9 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("generate", "sample artificial haplotypes from a trained model")
     p.add_argument("model_dir", help="model directory written by 'haplogen train'")
     p.add_argument("-n", type=_positive_int, required=True, help="number of haplotypes (pairs form individuals)")
-    p.add_argument("-o", "--output", required=True, help="output file (.vcf.gz, or .hapt.gz with --format hapt)")
-    p.add_argument("--format", choices=["vcf", "hapt"],
+    p.add_argument("-o", "--output", required=True,
+                   help="output: .vcf.gz, .vcz (a VCF Zarr store, bio2zarr's layout) or .hapt.gz")
+    p.add_argument("--format", choices=["vcf", "vcz", "hapt"],
                    help="output format (default: from the file name; a format that contradicts the name is refused)")
+    p.add_argument("--batch-size", type=_positive_int, metavar="N",
+                   help="haplotypes drawn at once (default: 4096, fewer for models of more than 16,384 sites, so "
+                   "that a batch holds at most 64 MB of alleles). The output is written as it is sampled, so memory "
+                   "does not grow with -n. Part of the draw: recorded, and another batch size gives other "
+                   "haplotypes for the same seed"),
     p.add_argument("--prefix", default="AG", help="prefix of the artificial individuals' names")
     p.add_argument("--population", metavar="POP",
                    help="sample every individual from this population (a model trained with --labels)")

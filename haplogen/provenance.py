@@ -321,6 +321,9 @@ class OutputSet:
         new ones replace under other names, such as a split written in the other format).
     hint
         How to avoid the refusal, appended to its message.
+    folders
+        Outputs among ``paths`` that are folders (a VCF Zarr store): accepted as folders, and
+        an old one is replaced whole (under ``overwrite``) when the new one moves in.
 
     Examples
     --------
@@ -336,8 +339,10 @@ class OutputSet:
         overwrite: bool = False,
         remove: Sequence[str | os.PathLike] = (),
         hint: str = "choose another output name, or pass --overwrite to replace it",
+        folders: Sequence[str | os.PathLike] = (),
     ) -> None:
         self.finals = [Path(p) for p in paths]
+        self.folders = {Path(p) for p in folders}
         self.overwrite = bool(overwrite)
         self.remove = [Path(p) for p in remove]
         self.hint = hint
@@ -350,8 +355,10 @@ class OutputSet:
         from .errors import InputError
 
         for final in self.finals:
-            if final.is_dir():
+            if final.is_dir() and final not in self.folders:
                 raise InputError(f"the output {final} is a folder; give a file name")
+            if final in self.folders and final.exists() and not final.is_dir():
+                raise InputError(f"the output {final} is a file, not a folder; give another name")
             for parent in final.parents:
                 if parent.exists():
                     if not parent.is_dir():
@@ -473,7 +480,12 @@ class OutputSet:
                 for item in sorted(stage.iterdir(), key=lambda p: p.name):
                     if item.name.endswith(".part"):
                         continue  # a writer's temporary that was not moved: never an output
-                    os.replace(item, folder / item.name)
+                    target = folder / item.name
+                    if item.is_dir() and target in self.folders and target.is_dir():
+                        # a folder output replaced under overwrite: the old one goes to the stage,
+                        # removed with it
+                        os.replace(target, stage / f".{item.name}.old.part")
+                    os.replace(item, target)
 
     def _clean(self) -> None:
         for stage in self._stages.values():
