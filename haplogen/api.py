@@ -81,6 +81,7 @@ __all__ = [
     "check_training_data",
     "progress_printer",
     "simulate_to_files",
+    "import_to_store",
     "split_to_files",
     "train_from_file",
     "generate_to_file",
@@ -176,7 +177,7 @@ def _read(
     from .io import detect_format
 
     # a legend describes the sites of hapt inputs; a VCF among the inputs has its own
-    if legend is not None and Path(path).is_file() and detect_format(path) != "hapt":
+    if legend is not None and (Path(path).is_file() or Path(path).is_dir()) and detect_format(path) != "hapt":
         legend = None
     h = read_input(path, legend=legend, options=options, labels=labels, missing_labels=missing_labels, warn=warn)
     say(describe_read(h, path, what))
@@ -1204,6 +1205,81 @@ def simulate_to_files(
         write_labels(h, outputs.path(labels))
     say(f"wrote {vcf} ({h.n_haplotypes} haplotypes x {h.n_sites} SNPs) and {labels}")
     return {"haplotypes": h, "vcf": vcf, "labels": labels, "provenance": record}
+
+
+# ---------------------------------------------------------------------------- import
+def import_to_store(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    variants_chunk_size: int = 10_000,
+    samples_chunk_size: int = 1_000,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    say: Say | None = None,
+    warn: Say | None = None,
+) -> dict[str, Any]:
+    """Convert a VCF or BCF into a chunked VCF Zarr store (:func:`haplogen.io.import_vcf`).
+
+    The store records this call's provenance (version, command, chunk sizes, the input's
+    checksum) in its attributes. It keeps every record of the VCF; the reading options apply
+    when it is read, as they do to the VCF. After the import the store is opened with the
+    default options: their summary goes to ``say``, or, when they refuse a record (missing or
+    unphased calls ...), the reason goes to ``warn``, naming the option that reads it.
+
+    Parameters
+    ----------
+    input
+        ``.vcf``, ``.vcf.gz`` or ``.bcf`` (a hapt file is refused: convert it to VCF first).
+    output
+        The store, a directory named ``NAME.vcz`` (or ``.zarr``).
+    variants_chunk_size, samples_chunk_size
+        Variants and individuals per zarr chunk.
+    overwrite
+        Replace an existing store (refused otherwise, before any work).
+    command
+        The command line recorded in the provenance.
+    say, warn
+        Receive progress lines and warnings.
+
+    Returns
+    -------
+    dict
+        ``store`` (the path), ``provenance`` (the record in its attributes) and ``summary``
+        (:class:`haplogen.io.ReadSummary` under the default options, None when they refuse it).
+    """
+    from .io import StoreHaplotypes, detect_format, import_vcf
+    from .io.store import check_store_output
+
+    say = say or _quiet
+    warn = _warner(warn)
+    check_store_output(output, overwrite=overwrite)
+    if detect_format(input) != "vcf":
+        raise InputError(
+            f"{Path(input).name} is not a VCF/BCF; import converts VCF/BCF only: convert a hapt file to VCF "
+            "first (read it with its legend and write it with haplogen.io.write_vcf)"
+        )
+    record = make_record(
+        parameters={"variants_chunk_size": int(variants_chunk_size), "samples_chunk_size": int(samples_chunk_size)},
+        seed=None,
+        inputs=[Path(input)],
+        command=command,
+    )
+    store = import_vcf(
+        input, output,
+        variants_chunk_size=variants_chunk_size,
+        samples_chunk_size=samples_chunk_size,
+        overwrite=overwrite,
+        progress=say,
+        provenance=record,
+    )
+    summary = None
+    try:
+        summary = StoreHaplotypes.open(store).summary
+        say(f"with the default reading options: {summary}")
+    except InputError as exc:
+        warn(f"the store was written, but reading it with the default options stops: {exc}")
+    return {"store": store, "provenance": record, "summary": summary}
 
 
 # ---------------------------------------------------------------------------- split

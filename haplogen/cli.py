@@ -187,6 +187,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- import
+def cmd_import(args: argparse.Namespace) -> int:
+    from .api import import_to_store
+
+    import_to_store(
+        args.input, args.output,
+        variants_chunk_size=args.variants_chunk_size,
+        samples_chunk_size=args.samples_chunk_size,
+        overwrite=args.overwrite,
+        command=args.argv,
+        say=_say,
+        warn=_warn,
+    )
+    return 0
+
+
 # ---------------------------------------------------------------------------- split
 def cmd_split(args: argparse.Namespace) -> int:
     from .api import split_to_files
@@ -320,6 +336,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 EXAMPLES = {
     "simulate": "example:\n  haplogen simulate -o sim.vcf.gz --individuals 100 --max-sites 1000 --seed 1\n"
     "  (writes sim.vcf.gz and sim.samples.tsv)",
+    "import": "example:\n  haplogen import data.vcf.gz -o data.vcz\n"
+    "  haplogen import chr15.bcf -o chr15.vcz --variants-chunk-size 10000 --samples-chunk-size 1000\n"
+    "  haplogen train data.vcz --model mixar -o model/   # every command that reads haplotypes takes the store",
     "split": "example:\n  haplogen split data.vcf.gz --labels samples.tsv --holdout-fraction 0.2 --seed 1 -o split/\n"
     "  haplogen split data.vcf.gz --split-file split.tsv -o split/\n"
     "  (writes split/train.vcf.gz, split/holdout.vcf.gz and split/split.tsv)",
@@ -379,6 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (refused otherwise)")
     p.add_argument("--seed", type=_seed, help="random seed (drawn and recorded when absent)")
     p.set_defaults(func=cmd_simulate)
+
+    p = add("import", "convert a VCF/BCF into a chunked VCF Zarr store (bio2zarr), read in chunks, never whole")
+    p.add_argument("input", help="VCF/BCF file (.vcf, .vcf.gz, .bcf)")
+    p.add_argument("-o", "--output", required=True, help="output store, a directory named NAME.vcz")
+    p.add_argument("--variants-chunk-size", type=_positive_int, default=10_000, help="variants per chunk")
+    p.add_argument("--samples-chunk-size", type=_positive_int, default=1_000,
+                   help="individuals per chunk (two haplotypes each)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store (refused otherwise)")
+    p.set_defaults(func=cmd_import)
 
     p = add("split", "split individuals into training and holdout sets (both haplotypes of a person on one side)")
     p.add_argument("input", help="VCF/BCF or hapt file")
