@@ -1892,6 +1892,10 @@ def evaluate_files(
     exclude: Sequence[str] = (),
     utility: Sequence[str] = (),
     statistic_options: Mapping[str, Mapping[str, Any]] | None = None,
+    blockwise: str = "auto",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: str | None = "auto",
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     say: Say | None = None,
@@ -1944,6 +1948,17 @@ def evaluate_files(
         Opt-in statistics to run beside the default ones (``["imputation"]``: Beagle).
     statistic_options
         ``{statistic: {option: value}}`` (e.g. ``{"imputation": {"array_every": 10}}``).
+    blockwise
+        ``"on"``: compute the statistics block by block on Dask arrays, with bounded memory
+        (:mod:`haplogen.blockwise`); ``"off"``: in memory; ``"auto"`` (default): block-wise when
+        a set holds more than :data:`haplogen.blockwise.BLOCKWISE_MIN_CELLS` haplotypes x sites,
+        or when ``scheduler`` is given.
+    scheduler
+        Address of a running Dask scheduler (``tcp://host:8786``) for the block-wise path;
+        None starts a local cluster of ``workers`` workers (default: one per core).
+    workers, memory_limit
+        Workers of the local cluster and the memory of each (``"4GB"``; ``"auto"`` shares the
+        machine's memory out).
     overwrite
         Replace an existing report.
     command
@@ -1968,6 +1983,11 @@ def evaluate_files(
     outputs = OutputSet(list(finals.values()), overwrite=overwrite,
                         hint="choose another output folder, or pass --overwrite to replace the report")
     outputs.check()
+    if blockwise not in ("auto", "on", "off"):
+        raise InputError(f"blockwise must be 'auto', 'on' or 'off', found {blockwise!r}")
+    if blockwise == "off" and scheduler is not None:
+        raise InputError("a Dask scheduler was given with the block-wise path switched off; drop --scheduler "
+                         "or --blockwise off")
     if not synthetic:
         raise InputError("no synthetic set was given; pass at least one set of artificial haplotypes")
     if names is not None and (len(names) != len(synthetic) or len(set(names)) != len(names)):
@@ -2012,21 +2032,34 @@ def evaluate_files(
         behind = evaluation_models(model, {n: synthetic[k] for k, n in enumerate(sets)}, real_h.sites)
         notes.extend(behind["notes"])
         inputs += behind["inputs"]
-    ev = evaluate(
-        real_h,
-        sets,
-        models=behind["models"],
-        holdout=holdout_h,
-        labels=label_table,
-        seed=seed,
-        aats_repeats=aats_repeats,
-        statistics=_chosen_statistics(statistics, utility),
-        exclude=list(exclude),
-        options=dict(statistic_options or {}),
-        progress=say,
-        inputs=[i for i in inputs if i is not None],
-        command=command,
-    )
+    from .blockwise import BLOCKWISE_MIN_CELLS, open_blockwise
+
+    largest = max(h.n_haplotypes * h.n_sites for h in read_sets)
+    use_blockwise = blockwise == "on" or (blockwise == "auto" and (scheduler is not None
+                                                                    or largest > BLOCKWISE_MIN_CELLS))
+    with contextlib.ExitStack() as stack:
+        engine = None
+        if use_blockwise:
+            engine = stack.enter_context(open_blockwise(scheduler, n_workers=workers, memory_limit=memory_limit))
+            say(f"statistics block by block on {engine.description}")
+        ev = evaluate(
+            real_h,
+            sets,
+            models=behind["models"],
+            holdout=holdout_h,
+            labels=label_table,
+            seed=seed,
+            aats_repeats=aats_repeats,
+            statistics=_chosen_statistics(statistics, utility),
+            exclude=list(exclude),
+            options=dict(statistic_options or {}),
+            progress=say,
+            inputs=[i for i in inputs if i is not None],
+            command=command,
+            blockwise=engine,
+        )
+    if engine is not None:
+        notes.append(f"Statistics computed block by block on Dask arrays ({engine.description}).")
     ev.notes.extend(notes)
     with outputs:
         write_outputs(ev, outputs.path(finals["report"]).parent)

@@ -297,6 +297,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         exclude=args.exclude,
         utility=args.utility,
         statistic_options={"imputation": {"array_every": args.array_every}} if args.utility else None,
+        blockwise=args.blockwise,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        memory_limit=args.memory_limit,
         overwrite=args.overwrite,
         **_io(args),
     )
@@ -360,7 +364,9 @@ EXAMPLES = {
     "  haplogen evaluate --real split/train.vcf.gz --labels samples.tsv --synthetic mix.vcf.gz rbm.vcf.gz "
     "--synthetic-labels mix.samples.tsv - -o eval/   # mix's own labels; rbm's by nearest neighbours\n"
     "  haplogen evaluate --real split/train.vcf.gz --holdout split/holdout.vcf.gz --synthetic ag.vcf.gz "
-    "--model model/ -o eval/ --overwrite",
+    "--model model/ -o eval/ --overwrite\n"
+    "  haplogen evaluate --real chr15.vcz --synthetic ag.vcz --blockwise on --scheduler tcp://10.0.0.5:8786 "
+    "-o eval/   # statistics block by block on a Dask cluster",
     "score": "example:\n  haplogen score mixar/ split/holdout.vcf.gz -o holdout.scores.tsv\n"
     "  haplogen score mixar/ split/holdout.vcf.gz --labels samples.tsv -o holdout.conditional.tsv   # log p(x | pop)\n"
     "  (one row per haplotype: sample, haplotype 0/1, population, log-likelihood in nats, bits per SNP)",
@@ -504,6 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --utility imputation: keep every Nth SNP of the targets (the 'array'), impute the rest")
     p.add_argument("--statistics", nargs="+", metavar="NAME", help="run only these statistics (registry names)")
     p.add_argument("--exclude", nargs="+", metavar="NAME", default=[], help="leave these statistics out")
+    p.add_argument("--blockwise", choices=["auto", "on", "off"], default="auto",
+                   help="compute the statistics block by block on Dask arrays with bounded memory: 'auto' (default) "
+                   "when a set holds more than 2e8 haplotypes x sites or --scheduler is given")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the block-wise statistics on an existing Dask cluster (tcp://host:8786); default: a "
+                   "local cluster")
+    p.add_argument("--workers", type=_positive_int, help="workers of the local Dask cluster (default: one per core)")
+    p.add_argument("--memory-limit", default="auto",
+                   help="memory of each local Dask worker, e.g. 4GB (default: the machine's memory shared out)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report (refused otherwise)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed of the subsampling")
     _add_read_options(p)

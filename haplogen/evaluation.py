@@ -151,6 +151,7 @@ def evaluate(
     exclude: Sequence[str] = (),
     models: Mapping[str, Any] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    blockwise: Any = None,
 ) -> Evaluation:
     """Measure how realistic, and how private, synthetic haplotype sets are.
 
@@ -193,6 +194,9 @@ def evaluate(
         ``{synthetic set name: trained model}``, for statistics that need the model itself.
     options
         ``{statistic name: {option: value}}`` (``{"ld": {"window_sites": 200}}``).
+    blockwise : haplogen.blockwise.Blockwise, optional
+        Compute the statistics that have a block-wise path on Dask arrays, with bounded
+        memory, on this engine's cluster (:func:`haplogen.blockwise.open_blockwise`).
 
     Returns
     -------
@@ -237,7 +241,7 @@ def evaluate(
     ctx = EvaluationContext(
         real=real, synthetic=dict(synthetic), real_name=real_name, holdout=holdout, seed=seed,
         aats_repeats=aats_repeats, thresholds=thresholds, models=dict(models or {}),
-        options=dict(options or {}), progress=progress,
+        options=dict(options or {}), progress=progress, blockwise=blockwise,
     )
 
     metrics: dict[str, dict[str, float]] = {name: {} for name in names}
@@ -280,6 +284,7 @@ def evaluate(
             "statistics": [name for name, r in results.items() if r.ran],
             "options": {k: dict(v) for k, v in (options or {}).items()},
             "privacy_thresholds": None,
+            "blockwise": getattr(blockwise, "description", None),
             **parameters,
         },
         seed=seed,

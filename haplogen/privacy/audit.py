@@ -25,7 +25,10 @@ Statistics (all on Hamming distances between 0/1 haplotypes; definitions in BENC
   independent sample from the same population has at most about 1% near copies; the audit
   reports the holdout set's own share as that baseline.
 
-This module is pure numpy / scikit-learn; it never imports torch.
+This module is pure numpy / scikit-learn; it never imports torch. Every nearest-neighbour
+search works in blocks of query rows against all reference rows; with ``engine=`` (a
+:class:`haplogen.blockwise.Blockwise`) the sets are Dask arrays and the searches, the AATS and
+the copy checks run block by block on its cluster, with the same draws and the same results.
 """
 
 from __future__ import annotations
@@ -235,6 +238,25 @@ def _row_keys(x: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in packed]
 
 
+class _InMemory:
+    """The operations of the audit on in-memory matrices (a Blockwise engine has the same methods)."""
+
+    def matrix(self, x: Any, name: str) -> np.ndarray:
+        return _as_matrix(x, name)
+
+    def take(self, x: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return x[index]
+
+    def nearest(self, a: np.ndarray, b: np.ndarray, *, self_index: np.ndarray | None = None):
+        return nearest_with_index(a, b, self_index=self_index)
+
+    def aats(self, real: np.ndarray, syn: np.ndarray, *, n_repeats: int, size: int, seed: int) -> dict[str, Any]:
+        return adversarial_accuracy(real, syn, n_repeats=n_repeats, size=size, seed=seed)
+
+    def row_keys(self, x: np.ndarray) -> list[bytes]:
+        return _row_keys(x)
+
+
 def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     """Hanley & McNeil (1982) standard error of an AUC."""
     q1 = auc / (2 - auc)
@@ -255,6 +277,7 @@ def privacy_audit(
     seed: int = 0,
     thresholds: PrivacyThresholds = PrivacyThresholds(),
     max_train_queries: int = 2000,
+    engine: Any = None,
 ) -> dict[str, Any]:
     """Audit artificial haplotypes for leaks of their training haplotypes.
 
@@ -276,6 +299,9 @@ def privacy_audit(
     max_train_queries
         Training haplotypes (drawn at random) whose leave-one-out nearest-neighbour distance
         estimates the near-copy threshold; all of them when the training set is smaller.
+    engine : haplogen.blockwise.Blockwise, optional
+        Run on Dask arrays (the sets may then be Dask arrays or stores), block by block on
+        the engine's cluster; the results are the in-memory ones.
 
     Returns
     -------
@@ -303,9 +329,10 @@ def privacy_audit(
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    train_m = _as_matrix(train, "training")
-    holdout_m = _as_matrix(holdout, "holdout")
-    syn_m = _as_matrix(syn, "artificial")
+    ops = _InMemory() if engine is None else engine
+    train_m = ops.matrix(train, "training")
+    holdout_m = ops.matrix(holdout, "holdout")
+    syn_m = ops.matrix(syn, "artificial")
     n_sites = train_m.shape[1]
     for name, m in (("holdout", holdout_m), ("artificial", syn_m)):
         if m.shape[1] != n_sites:
@@ -320,41 +347,42 @@ def privacy_audit(
     rng = np.random.default_rng(state[0])
     train_idx = np.sort(rng.choice(n_train, size=size, replace=False))
     holdout_idx = np.sort(rng.choice(n_holdout, size=size, replace=False))
-    train_sub = train_m[train_idx]
-    holdout_sub = holdout_m[holdout_idx]
+    train_sub = ops.take(train_m, train_idx)
+    holdout_sub = ops.take(holdout_m, holdout_idx)
 
     # 1. privacy loss: AATS of holdout vs artificial minus AATS of train vs artificial, on
     #    equal-sized random subsets (adversarial_accuracy draws them anew in each repeat)
-    aa_train = adversarial_accuracy(train_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[1]))
-    aa_holdout = adversarial_accuracy(holdout_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[2]))
+    aa_train = ops.aats(train_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[1]))
+    aa_holdout = ops.aats(holdout_m, syn_m, n_repeats=n_repeats, size=size, seed=int(state[2]))
     privacy_loss = float(aa_holdout["aats"] - aa_train["aats"])
     privacy_loss_strict = float(aa_holdout["aats_strict"] - aa_train["aats_strict"])
 
     # 2. closer-to-train share: each artificial haplotype's nearest neighbour in the training
     #    subset against that in the equal-sized holdout subset
-    d_syn_train_sub, _ = nearest_with_index(syn_m, train_sub)
-    d_syn_holdout_sub, _ = nearest_with_index(syn_m, holdout_sub)
+    d_syn_train_sub, _ = ops.nearest(syn_m, train_sub)
+    d_syn_holdout_sub, _ = ops.nearest(syn_m, holdout_sub)
     closer = d_syn_train_sub < d_syn_holdout_sub
     tie = d_syn_train_sub == d_syn_holdout_sub
     closer_to_train = float(np.mean(closer + 0.5 * tie))
     closer_strict = float(np.mean(closer))
 
     # 3. membership inference: a member is a real haplotype near some artificial one
-    d_train_syn, _ = nearest_with_index(train_sub, syn_m)
-    d_holdout_syn, _ = nearest_with_index(holdout_sub, syn_m)
+    d_train_syn, _ = ops.nearest(train_sub, syn_m)
+    d_holdout_syn, _ = ops.nearest(holdout_sub, syn_m)
     is_member = np.concatenate([np.ones(size, dtype=np.int8), np.zeros(size, dtype=np.int8)])
     score = -np.concatenate([d_train_syn, d_holdout_syn]).astype(np.float64)
     mia_auc = float(roc_auc_score(is_member, score))
     fpr, tpr, _ = roc_curve(is_member, score)
 
     # 4. exact and near copies against the whole training set
-    d_syn_train, nearest_train = nearest_with_index(syn_m, train_m)
+    d_syn_train, nearest_train = ops.nearest(syn_m, train_m)
     exact_train = int(np.count_nonzero(d_syn_train == 0))
-    holdout_keys = set(_row_keys(holdout_m))
-    exact_holdout = int(sum(key in holdout_keys for key in _row_keys(syn_m)))
+    holdout_row_keys, syn_row_keys = ops.row_keys(holdout_m), ops.row_keys(syn_m)
+    holdout_keys = set(holdout_row_keys)
+    exact_holdout = int(sum(key in holdout_keys for key in syn_row_keys))
     # natural rate: unseen real haplotypes that are identical to a training haplotype
-    train_keys = set(_row_keys(train_m))
-    holdout_copy_rate = float(np.mean([key in train_keys for key in _row_keys(holdout_m)]))
+    train_keys = set(ops.row_keys(train_m))
+    holdout_copy_rate = float(np.mean([key in train_keys for key in holdout_row_keys]))
     # copies expected from that rate, and their variance: binomial noise of the synthetic
     # count plus the uncertainty of the rate itself, estimated on n_holdout haplotypes
     expected = n_syn * holdout_copy_rate
@@ -362,11 +390,11 @@ def privacy_audit(
     exact_allowed = int(thresholds.exact_copies_max + np.ceil(expected + 3 * np.sqrt(variance)))
     n_queries = min(n_train, max_train_queries)
     query = np.sort(rng.choice(n_train, size=n_queries, replace=False)) if n_queries < n_train else np.arange(n_train)
-    d_train_train, _ = nearest_with_index(train_m[query], train_m, self_index=query)
+    d_train_train, _ = ops.nearest(ops.take(train_m, query), train_m, self_index=query)
     threshold = float(np.percentile(d_train_train, thresholds.near_copy_percentile))
     near = d_syn_train < threshold
     near_copies = int(np.count_nonzero(near))
-    d_holdout_train, _ = nearest_with_index(holdout_sub, train_m)
+    d_holdout_train, _ = ops.nearest(holdout_sub, train_m)
     near_holdout_share = float(np.mean(d_holdout_train < threshold))
 
     at_risk_idx = np.flatnonzero(near | (d_syn_train == 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import blockwise
 from ..metrics.aats import adversarial_accuracy
 from ..metrics.base import MetricSpec
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -58,8 +59,13 @@ def compute(ctx: EvaluationContext) -> Measurement:
     comparisons, notes = {}, []
     for name, h in ctx.synthetic.items():
         ctx.say(f"AATS ({ctx.aats_repeats} subsamples): {name}")
-        res = comparisons[name] = adversarial_accuracy(ctx.real.matrix, h.matrix, n_repeats=ctx.aats_repeats,
-                                                       seed=ctx.seed)
+        if ctx.blockwise is not None:
+            res = comparisons[name] = blockwise.adversarial_accuracy(
+                ctx.blockwise.array(ctx.real), ctx.blockwise.array(h), n_repeats=ctx.aats_repeats, seed=ctx.seed,
+                engine=ctx.blockwise)
+        else:
+            res = comparisons[name] = adversarial_accuracy(ctx.real.matrix, h.matrix, n_repeats=ctx.aats_repeats,
+                                                           seed=ctx.seed)
         if int(res["n_repeats"]) > 1:
             notes.append(
                 f"AATS of {name}: mean of {res['n_repeats']} random subsamples of {res['size']:,} real and "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.distance import exact_copies
 from .registry import EvaluationContext, Measurement, register_statistic
@@ -29,7 +30,11 @@ def compute(ctx: EvaluationContext) -> Measurement:
     comparisons = {}
     for name, h in ctx.synthetic.items():
         ctx.say(f"exact copies: {name}")
-        comparisons[name] = exact_copies(ctx.real.matrix, h.matrix)
+        if ctx.blockwise is not None:
+            comparisons[name] = blockwise.exact_copies(ctx.blockwise.array(ctx.real), ctx.blockwise.array(h),
+                                                       engine=ctx.blockwise)
+        else:
+            comparisons[name] = exact_copies(ctx.real.matrix, h.matrix)
     return Measurement(
         values={name: {"exact_copies": res["exact_copies"]} for name, res in comparisons.items()},
         result=CopiesResult(comparisons),

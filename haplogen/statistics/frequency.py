@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.frequency import allele_frequency_comparison
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -40,9 +41,15 @@ class AlleleFrequencyResult:
 
 def compute(ctx: EvaluationContext) -> Measurement:
     comparisons = {}
+    engine = ctx.blockwise
+    real_counts = blockwise.site_counts(engine.array(ctx.real), engine=engine) if engine is not None else None
     for name, h in ctx.synthetic.items():
         ctx.say(f"allele frequencies: {name}")
-        comparisons[name] = allele_frequency_comparison(ctx.real.matrix, h.matrix)
+        if engine is not None:
+            comparisons[name] = blockwise.allele_frequency_comparison(
+                engine.array(ctx.real), engine.array(h), real_counts=real_counts, engine=engine)
+        else:
+            comparisons[name] = allele_frequency_comparison(ctx.real.matrix, h.matrix)
     return Measurement(
         values={name: {key: res[key] for key in _KEYS} for name, res in comparisons.items()},
         result=AlleleFrequencyResult(comparisons),

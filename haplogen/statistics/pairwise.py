@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.distance import pairwise_distance_comparison
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -33,7 +34,11 @@ def compute(ctx: EvaluationContext) -> Measurement:
     comparisons, notes = {}, []
     for name, h in ctx.synthetic.items():
         ctx.say(f"pairwise distances: {name}")
-        res = comparisons[name] = pairwise_distance_comparison(ctx.real.matrix, h.matrix, seed=ctx.seed)
+        if ctx.blockwise is not None:
+            res = comparisons[name] = blockwise.pairwise_distance_comparison(
+                ctx.blockwise.array(ctx.real), ctx.blockwise.array(h), seed=ctx.seed, engine=ctx.blockwise)
+        else:
+            res = comparisons[name] = pairwise_distance_comparison(ctx.real.matrix, h.matrix, seed=ctx.seed)
         if res.get("subsampled"):
             notes.append(
                 f"Pairwise distances of {name}: random samples of pairs ({res['n_pairs_real']:,} within "

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.pca import pca_comparison
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -49,9 +51,18 @@ class PCAResult:
 
 
 def compute(ctx: EvaluationContext) -> Measurement:
-    ctx.say("PCA")
-    pca = pca_comparison(ctx.real.matrix, {name: h.matrix for name, h in ctx.synthetic.items()}, seed=ctx.seed)
+    engine = ctx.blockwise
+    notes = []
+    if engine is not None:
+        ctx.say(f"PCA (randomized SVD, {engine.description})")
+        pca = blockwise.pca_comparison(engine.array(ctx.real), {n: engine.array(h) for n, h in ctx.synthetic.items()},
+                                       seed=ctx.seed, engine=engine)
+        notes.append(f"PCA fitted on all {ctx.real.n_haplotypes:,} real haplotypes by a randomized SVD (block-wise).")
+    else:
+        ctx.say("PCA")
+        pca = pca_comparison(ctx.real.matrix, {name: h.matrix for name, h in ctx.synthetic.items()}, seed=ctx.seed)
     return Measurement(
+        notes=notes,
         values={name: {"pca_w1_pc1": pca["w1"][name]["pc1"], "pca_w1_pc2": pca["w1"][name]["pc2"]}
                 for name in ctx.synthetic},
         result=PCAResult(pca, ctx.real.population, ctx.real.super_population),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.population import population_comparison
 from .registry import POPULATION_LABELS, EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -33,8 +34,13 @@ def compute(ctx: EvaluationContext) -> Measurement:
     comparisons = {}
     for name, h in ctx.synthetic.items():
         ctx.say(f"populations: {name}")
-        comparisons[name] = population_comparison(ctx.real.matrix, ctx.real.population, h.matrix, seed=ctx.seed,
-                                                  syn_pop=h.population)
+        if ctx.blockwise is not None:
+            comparisons[name] = blockwise.population_comparison(
+                ctx.blockwise.array(ctx.real), ctx.real.population, ctx.blockwise.array(h), seed=ctx.seed,
+                syn_pop=h.population, engine=ctx.blockwise)
+        else:
+            comparisons[name] = population_comparison(ctx.real.matrix, ctx.real.population, h.matrix,
+                                                      seed=ctx.seed, syn_pop=h.population)
     return Measurement(
         values={name: {"pop_af_r_mean": res["pop_af_r_mean"], "fst_r": res["fst_r"]}
                 for name, res in comparisons.items()},

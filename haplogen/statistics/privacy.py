@@ -43,8 +43,14 @@ def compute(ctx: EvaluationContext) -> Measurement:
     audits = {}
     for name, h in ctx.synthetic.items():
         ctx.say(f"privacy audit: {name}")
-        audits[name] = privacy_audit(ctx.real.matrix, ctx.holdout.matrix, h.matrix, n_repeats=ctx.aats_repeats,
-                                     seed=ctx.seed, thresholds=thresholds)
+        engine = ctx.blockwise
+        if engine is not None:
+            audits[name] = privacy_audit(engine.array(ctx.real), engine.array(ctx.holdout), engine.array(h),
+                                         n_repeats=ctx.aats_repeats, seed=ctx.seed, thresholds=thresholds,
+                                         engine=engine)
+        else:
+            audits[name] = privacy_audit(ctx.real.matrix, ctx.holdout.matrix, h.matrix, n_repeats=ctx.aats_repeats,
+                                         seed=ctx.seed, thresholds=thresholds)
     first = next(iter(audits.values()))
     note = (
         f"Privacy audit: {ctx.real_name} is the training set ({ctx.real.n_haplotypes:,} haplotypes); "

@@ -89,6 +89,10 @@ class EvaluationContext:
         ``{statistic name: {option: value}}``: settings of individual statistics.
     progress
         Called with one line before each step (a command-line progress display).
+    blockwise : haplogen.blockwise.Blockwise, optional
+        When given, the statistics that have a block-wise path compute on Dask arrays of the
+        sets (``blockwise.array(set)``), block by block with bounded memory, on its cluster;
+        None computes in memory.
     """
 
     real: "Haplotypes"
@@ -101,6 +105,7 @@ class EvaluationContext:
     models: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     progress: Callable[[str], None] | None = None
+    blockwise: Any = None
 
     @property
     def names(self) -> list[str]:

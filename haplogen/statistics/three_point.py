@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import blockwise
 from ..metrics.base import MetricSpec
 from ..metrics.correlation import three_point_comparison
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
@@ -48,8 +49,13 @@ def compute(ctx: EvaluationContext) -> Measurement:
     comparisons, values = {}, {}
     for name, h in ctx.synthetic.items():
         ctx.say(f"3-point correlations: {name}")
-        res = comparisons[name] = three_point_comparison(ctx.real.matrix, h.matrix, spacings=SPACINGS,
-                                                         seed=ctx.seed)
+        if ctx.blockwise is not None:
+            res = comparisons[name] = blockwise.three_point_comparison(
+                ctx.blockwise.array(ctx.real), ctx.blockwise.array(h), spacings=SPACINGS, seed=ctx.seed,
+                engine=ctx.blockwise)
+        else:
+            res = comparisons[name] = three_point_comparison(ctx.real.matrix, h.matrix, spacings=SPACINGS,
+                                                             seed=ctx.seed)
         values[name] = {f"three_point_r_{k}": r for k, r in res["three_point_r"].items()
                         if f"three_point_r_{k}" in _KEYS}
     notes = []

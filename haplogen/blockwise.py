@@ -1,0 +1,936 @@
+"""The statistics of ``evaluate`` block by block on Dask arrays, with bounded memory.
+
+At chromosome scale (10⁵-10⁶ SNPs, 10⁴-10⁵ haplotypes) a set is a ``(n_haplotypes, n_sites)``
+0/1 array that does not fit, or must not be copied, in memory: a Zarr store
+(:class:`haplogen.io.store.StoreHaplotypes`, ``to_dask()``) or an in-memory
+:class:`~haplogen.haplotypes.Haplotypes` wrapped with :func:`dask.array.from_array`. Every
+function here takes such arrays (or anything :meth:`Blockwise.array` accepts) and returns the
+same dictionary as its in-memory counterpart in :mod:`haplogen.metrics`, so that the
+statistics, the report and ``metrics.json`` read either. Each one touches the data in blocks
+whose size is set by :attr:`Blockwise.chunk_bytes`, never the whole matrix:
+
+========================  =========================================================  ==============================
+statistic                 how it is cut                                             equals the in-memory value
+========================  =========================================================  ==============================
+allele frequencies        column sums over chunks                                   exactly
+windowed LD, LD decay     blocks of sites ``[a, e)`` x ``[a, e + w)``: 1-1 counts    exactly (windowed pairs,
+                          ``X_Iᵀ X_J`` summed over chunks of haplotypes              :func:`~haplogen.metrics.ld.ld_window_comparison`)
+PCA                       randomized SVD of the centred real set                     to the solver's accuracy
+                          (:func:`dask.array.linalg.svd_compressed`), projections
+                          by chunks of haplotypes
+pairwise distances        the same seeded pairs; per block of sites, popcounts of    exactly
+                          the packed pairs, summed
+3-point correlations      the same seeded triplets; per block of haplotypes, the     exactly
+                          counts of 1-1-1, 1-1 and 1, summed
+nearest neighbours        Hamming distances ``|a| + |b| - 2 a·b`` from a product     exactly (ties: the first row)
+(AATS, privacy audit)     of 0/1 blocks, blocks of rows x all rows, minimum per row
+exact copies              a 16-byte digest of each packed haplotype                  exactly
+populations               counts per population: indicators ᵀ X over chunks;         exactly (given labels)
+                          unlabelled sets assigned on the block-wise PCA
+========================  =========================================================  ==============================
+
+The work runs on a :mod:`dask.distributed` client: a :class:`~distributed.LocalCluster` by
+default (:func:`open_blockwise`), or an existing cluster by its scheduler's address
+(``haplogen evaluate --scheduler tcp://host:8786``). Arrays built from in-memory matrices live
+in the client's process, so the local cluster runs its workers as threads of this process
+unless asked for processes; a store-backed array is read by the workers themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .metrics.base import check_same_sites, pearson_r
+
+__all__ = [
+    "Blockwise",
+    "open_blockwise",
+    "BLOCKWISE_MIN_CELLS",
+    "site_counts",
+    "allele_frequency_comparison",
+    "ld_window_comparison",
+    "ld_r2_columns",
+    "pca_comparison",
+    "pairwise_distance_comparison",
+    "three_point_comparison",
+    "nearest_neighbours",
+    "adversarial_accuracy",
+    "exact_copies",
+    "row_digests",
+    "population_comparison",
+]
+
+#: ``evaluate`` switches to the block-wise path on its own when a set holds more cells
+#: (haplotypes x sites) than this: 2 x 10⁸ is 20,000 SNPs x 10,000 haplotypes, where the
+#: in-memory PCA alone needs 8 bytes a cell (a float32 copy and its centred copy)
+BLOCKWISE_MIN_CELLS = 200_000_000
+
+_F32 = np.float32
+
+
+def _dask():
+    import dask
+    import dask.array as da
+
+    return dask, da
+
+
+# ---------------------------------------------------------------------------- the engine
+@dataclass
+class Blockwise:
+    """Where and how the block-wise statistics run.
+
+    Attributes
+    ----------
+    client : distributed.Client or None
+        The cluster's client; None runs on dask's local threaded scheduler.
+    chunk_bytes
+        Bytes of 0/1 data (one byte a cell) in one block of work; a worker holds a few such
+        blocks plus their float32 copies (4x) at once.
+    description
+        Where the work runs, in words, for the report's notes.
+    """
+
+    client: Any = None
+    chunk_bytes: int = 32 * 2**20
+    description: str = "dask's threaded scheduler"
+    _arrays: dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def array(self, x: Any) -> Any:
+        """``x`` as a dask array of shape (n_haplotypes, n_sites), uint8.
+
+        Parameters
+        ----------
+        x : Haplotypes, StoreHaplotypes, ndarray or dask array, shape (n_haplotypes, n_sites)
+            A store-backed set gives its own chunks (``to_dask()``); an in-memory matrix is
+            wrapped without a copy in chunks of about :attr:`chunk_bytes`.
+        """
+        _, da = _dask()
+        if isinstance(x, da.Array):
+            out = x
+        else:
+            key = id(x)
+            if key in self._arrays and self._arrays[key][0] is x:
+                return self._arrays[key][1]
+            if hasattr(x, "to_dask"):
+                out = x.to_dask()
+            else:
+                matrix = x.matrix if hasattr(x, "matrix") and not isinstance(x, np.ndarray) else x
+                matrix = np.asarray(matrix)
+                if matrix.ndim != 2:
+                    raise InputError(
+                        f"haplotypes must be a 2-D matrix (n_haplotypes, n_sites), found shape {matrix.shape}; "
+                        "pass Haplotypes, a store or a 2-D array"
+                    )
+                if matrix.dtype == np.bool_:
+                    matrix = matrix.view(np.uint8)
+                rows = max(1, min(matrix.shape[0], 4096))
+                cols = max(1, self.chunk_bytes // rows)
+                out = da.from_array(matrix, chunks=(rows, cols))
+            self._arrays[key] = (x, out)
+        if out.ndim != 2:
+            raise InputError(f"haplotypes must be a 2-D array (n_haplotypes, n_sites), found shape {out.shape}")
+        return out
+
+    def compute(self, *values: Any) -> tuple:
+        """Compute dask collections (arrays, delayed values) on this engine's scheduler."""
+        dask, _ = _dask()
+        if self.client is not None:
+            return dask.compute(*values, scheduler=self.client)
+        return dask.compute(*values, scheduler="threads")
+
+    def rows_per_block(self, n_cols: int) -> int:
+        """Haplotypes in a block of ``n_cols`` sites (about :attr:`chunk_bytes`)."""
+        return max(1, self.chunk_bytes // max(1, n_cols))
+
+    def cols_per_block(self, n_rows: int) -> int:
+        """Sites in a block of ``n_rows`` haplotypes (about :attr:`chunk_bytes`)."""
+        return max(1, self.chunk_bytes // max(1, n_rows))
+
+    # -- the operations the privacy audit needs (see haplogen.privacy.audit)
+    def matrix(self, x: Any, name: str) -> Any:
+        """A set of the audit as a dask array with at least two haplotypes."""
+        out = self.array(x)
+        if out.shape[0] < 2:
+            raise InputError(f"the {name} set has {out.shape[0]} haplotypes; the privacy audit needs at least 2")
+        return out
+
+    def take(self, x: Any, index: np.ndarray) -> Any:
+        """Rows ``index`` (sorted) of a set."""
+        return x[np.asarray(index, dtype=np.int64)]
+
+    def nearest(self, a: Any, b: Any, *, self_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`nearest_neighbours` with the index of each neighbour."""
+        return nearest_neighbours(a, b, self_index=self_index, return_index=True, engine=self)
+
+    def aats(self, real: Any, syn: Any, *, n_repeats: int, size: int, seed: int) -> dict[str, Any]:
+        """:func:`adversarial_accuracy` on this engine."""
+        return adversarial_accuracy(real, syn, n_repeats=n_repeats, size=size, seed=seed, engine=self)
+
+    def row_keys(self, x: Any) -> list[bytes]:
+        """:func:`row_digests` on this engine."""
+        return row_digests(x, engine=self)
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def open_blockwise(
+    scheduler: str | None = None,
+    *,
+    n_workers: int | None = None,
+    threads_per_worker: int = 1,
+    memory_limit: str | int | None = "auto",
+    processes: bool = False,
+    chunk_bytes: int = 32 * 2**20,
+) -> Iterator[Blockwise]:
+    """A :class:`Blockwise` engine on a local cluster, or on an existing one; closed on exit.
+
+    Parameters
+    ----------
+    scheduler
+        Address of a running scheduler (``tcp://host:8786``); None starts a
+        :class:`~distributed.LocalCluster`.
+    n_workers
+        Workers of the local cluster (default: one per core).
+    threads_per_worker
+        Threads of each local worker.
+    memory_limit
+        Memory of each local worker (``"4GB"``, bytes, ``"auto"``: the machine's memory shared
+        out, None: no limit); a worker spills to disk near it.
+    processes
+        Local workers as processes (each reads its blocks itself: right for store-backed
+        sets) instead of threads of this process (right for in-memory sets, which are then
+        never copied).
+    chunk_bytes
+        See :attr:`Blockwise.chunk_bytes`.
+
+    Raises
+    ------
+    InputError
+        When the scheduler cannot be reached.
+    """
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {scheduler} ({err}); start one (dask scheduler) or "
+                "leave --scheduler out to run on a local cluster"
+            ) from None
+        try:
+            yield Blockwise(client, chunk_bytes, f"the Dask scheduler at {scheduler}")
+        finally:
+            client.close()
+        return
+    workers = n_workers or _cores()
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+        memory_limit=memory_limit, dashboard_address=None, silence_logs=logging.ERROR,
+    )
+    try:
+        with Client(cluster) as client:
+            kind = "processes" if processes else "threads"
+            yield Blockwise(client, chunk_bytes, f"a local Dask cluster of {workers} workers ({kind})")
+    finally:
+        cluster.close()
+
+
+def _engine(engine: Blockwise | None) -> Blockwise:
+    return engine if engine is not None else Blockwise()
+
+
+def _tree_sum(parts: list) -> Any:
+    """A balanced tree of delayed additions (partial results are freed as they are added)."""
+    dask, _ = _dask()
+    add = dask.delayed(np.add, pure=True)
+    while len(parts) > 1:
+        parts = [add(parts[k], parts[k + 1]) if k + 1 < len(parts) else parts[k] for k in range(0, len(parts), 2)]
+    return parts[0]
+
+
+def _row_block_sum(x: Any, func: Callable[..., Any], engine: Blockwise, *args: Any) -> Any:
+    """``sum over blocks of rows of func(rows as ndarray, *args)``, one block of about chunk_bytes at a time."""
+    dask, _ = _dask()
+    step = engine.rows_per_block(x.shape[1])
+    delayed_args = [dask.delayed(a) if isinstance(a, np.ndarray) else a for a in args]
+    f = dask.delayed(func, pure=True)
+    parts = [f(x[r : r + step], *delayed_args) for r in range(0, x.shape[0], step)]
+    (out,) = engine.compute(_tree_sum(parts))
+    return out
+
+
+def _check_sets(real: Any, syn: Any) -> None:
+    check_same_sites(real, syn)
+
+
+# ---------------------------------------------------------------------------- allele frequencies
+def site_counts(x: Any, *, engine: Blockwise | None = None) -> np.ndarray:
+    """Carriers of allele 1 at each site.
+
+    Parameters
+    ----------
+    x : dask array (or Haplotypes, store, ndarray) of 0/1, shape (n_haplotypes, n_sites)
+
+    Returns
+    -------
+    ndarray of int64, shape (n_sites,)
+    """
+    engine = _engine(engine)
+    x = engine.array(x)
+    (counts,) = engine.compute(x.sum(axis=0, dtype=np.int64))
+    return np.asarray(counts, dtype=np.int64)
+
+
+def allele_frequency_comparison(real: Any, syn: Any, *, engine: Blockwise | None = None,
+                                real_counts: np.ndarray | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.frequency.allele_frequency_comparison` from column sums over chunks.
+
+    Parameters
+    ----------
+    real : shape (n_real, n_sites)
+    syn : shape (n_syn, n_sites)
+    real_counts : ndarray of int64, shape (n_sites,), optional
+        :func:`site_counts` of ``real``, when already known (several synthetic sets).
+
+    Returns
+    -------
+    dict
+        ``af_r``, ``af_rmse``, ``af_fixed``, ``af_lost``, ``real_freq``, ``syn_freq``.
+    """
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    for x, name in ((real, "real"), (syn, "synthetic")):
+        if x.shape[0] < 1:
+            raise InputError(f"comparing allele frequencies needs at least 1 {name} haplotypes, found 0; "
+                             "pass a larger set")
+    rc = real_counts if real_counts is not None else site_counts(real, engine=engine)
+    sc = site_counts(syn, engine=engine)
+    nr, ns = real.shape[0], syn.shape[0]
+    real_freq, syn_freq = rc / nr, sc / ns
+    polymorphic = (rc > 0) & (rc < nr)
+    return {
+        "af_r": pearson_r(real_freq, syn_freq),
+        "af_rmse": float(np.sqrt(np.mean((real_freq - syn_freq) ** 2))) if real.shape[1] else float("nan"),
+        "af_fixed": int(np.count_nonzero(polymorphic & (sc == ns))),
+        "af_lost": int(np.count_nonzero(polymorphic & (sc == 0))),
+        "real_freq": real_freq,
+        "syn_freq": syn_freq,
+    }
+
+
+# ---------------------------------------------------------------------------- LD
+def ld_window_comparison(
+    real: Any,
+    syns: Mapping[str, Any],
+    chrom: Sequence[str] | np.ndarray,
+    position: Sequence[int] | np.ndarray,
+    *,
+    window_sites: int = 200,
+    window_bp: int | None = None,
+    n_bins: int = 20,
+    block_size: int = 512,
+    real_name: str = "real",
+    engine: Blockwise | None = None,
+) -> dict[str, Any]:
+    """:func:`haplogen.metrics.ld.ld_window_comparison` (several sets) on dask arrays.
+
+    Each block of sites (:func:`~haplogen.metrics.ld.window_blocks`) is one task per set:
+    the float32 product ``X[:, a:e]ᵀ X[:, a:stop]`` reduced over the chunks of haplotypes, then
+    :func:`~haplogen.metrics.ld.window_block_summary`; the summaries are merged in the client.
+
+    Parameters
+    ----------
+    real : shape (n_real, n_sites)
+    syns : dict of str to arrays, each shape (n_syn, n_sites)
+    chrom, position : shape (n_sites,)
+    window_sites, window_bp, n_bins, block_size
+        As in :func:`haplogen.metrics.ld.ld_window_comparison`.
+    real_name
+        Key of the real set's decay in the result.
+
+    Returns
+    -------
+    dict
+        ``comparisons`` ({name: {ld_r, n_pairs, window_sites}}), ``decay`` ({real_name and each
+        name: decay}), ``window_sites``, ``window_bp``.
+    """
+    from .metrics.ld import (merge_window_summaries, window_block_summary, window_blocks, window_decay_edges,
+                             window_result)
+
+    dask, da = _dask()
+    engine = _engine(engine)
+    real = engine.array(real)
+    arrays = {name: engine.array(x) for name, x in syns.items()}
+    for x in arrays.values():
+        _check_sets(real, x)
+    n_sites = real.shape[1]
+    chrom = np.asarray(chrom).astype(str)
+    position = np.asarray(position, dtype=np.int64)
+    if chrom.shape != (n_sites,) or position.shape != (n_sites,):
+        raise InputError(
+            f"chrom and position must have one entry per site ({n_sites}), found shapes "
+            f"{chrom.shape} and {position.shape}; pass Haplotypes.sites.chrom and .position"
+        )
+    plan = window_blocks(chrom, window_sites, block_size)
+    edges = window_decay_edges(chrom, position, window_sites, n_bins, window_bp)
+
+    def counts(x: Any, a: int, e: int, stop: int) -> tuple:
+        n = x.shape[0]
+        dtype = _F32 if n < 2**24 else np.float64
+        cols = x[:, a:stop]
+        rows = engine.rows_per_block(stop - a)
+        cols = cols.rechunk((rows, stop - a))
+        f = cols.astype(dtype)
+        return (f[:, : e - a].T @ f, cols.sum(axis=0, dtype=np.int64), n)
+
+    summary = dask.delayed(window_block_summary, pure=True)
+    tasks = []
+    for a, e, stop in plan:
+        tasks.append(summary((a, e, stop), position[a:stop], window_sites, window_bp, edges,
+                             counts(real, a, e, stop), [counts(x, a, e, stop) for x in arrays.values()]))
+    # in batches, so that the client never holds the graph of a whole chromosome at once
+    summaries: list = []
+    batch = 256
+    for k in range(0, len(tasks), batch):
+        summaries.extend(engine.compute(*tasks[k : k + batch]))
+    merged = merge_window_summaries(summaries, len(arrays), n_bins)
+    return window_result(merged, list(arrays), edges, window_sites, window_bp, real_name=real_name)
+
+
+def ld_r2_columns(x: Any, columns: Sequence[int] | np.ndarray, *, engine: Blockwise | None = None) -> np.ndarray:
+    """:func:`haplogen.metrics.ld.ld_r2` of a few columns (the heatmap window), read from the array.
+
+    Returns
+    -------
+    ndarray of float32, shape (k, k)
+    """
+    from .metrics.ld import ld_r2
+
+    engine = _engine(engine)
+    x = engine.array(x)
+    columns = np.asarray(columns, dtype=np.int64)
+    (sub,) = engine.compute(x[:, columns])
+    return ld_r2(np.asarray(sub, dtype=np.uint8))
+
+
+# ---------------------------------------------------------------------------- PCA
+def pca_comparison(
+    real: Any,
+    syns: Mapping[str, Any],
+    *,
+    n_components: int = 10,
+    seed: int = 0,
+    n_power_iter: int = 4,
+    engine: Blockwise | None = None,
+) -> dict[str, Any]:
+    """:func:`haplogen.metrics.pca.pca_comparison` by a randomized SVD of the centred real set.
+
+    The site-centred real matrix (float32 chunks, never whole) is factored by
+    :func:`dask.array.linalg.svd_compressed` (Halko et al. 2011, ``n_power_iter`` power
+    iterations, seeded); the components' signs follow scikit-learn's (the largest loading of
+    each component positive), and every haplotype is projected in chunks. Every real haplotype
+    is fitted on (no subsample).
+
+    Parameters
+    ----------
+    real : shape (n_real, n_sites)
+    syns : dict of str to arrays, each shape (n_syn, n_sites)
+    n_components, seed
+        As in the in-memory function.
+    n_power_iter
+        Power iterations of the randomized SVD (more: closer to the exact components).
+
+    Returns
+    -------
+    dict
+        ``real_coords``, ``syn_coords``, ``explained_variance_ratio``, ``w1``, ``n_fit``,
+        ``fit_subsampled`` (False), as :func:`haplogen.metrics.pca.pca_comparison`.
+    """
+    from scipy.stats import wasserstein_distance
+
+    _, da = _dask()
+    engine = _engine(engine)
+    real = engine.array(real)
+    arrays = {name: engine.array(x) for name, x in syns.items()}
+    n, m = real.shape
+    if n < 2:
+        raise InputError(f"a PCA needs at least 2 real haplotypes, found {n}; pass a larger set")
+    if n_components < 1:
+        raise InputError(f"n_components must be at least 1, found {n_components}")
+    for name, x in arrays.items():
+        _check_sets(real, x)
+        if x.shape[0] < 1:
+            raise InputError(f"a PCA projection needs at least 1 synthetic ({name}) haplotypes, found 0")
+    counts = site_counts(real, engine=engine)
+    mean = (counts / n).astype(_F32)
+    k = min(n_components, n, m)
+    rows = engine.rows_per_block(m) if m else 1
+    centred = real.rechunk((rows, m)).astype(_F32) - mean[None, :]
+    # the real matrix has only one block of columns: svd_compressed needs tall-and-skinny QR over rows
+    u, s, v = da.linalg.svd_compressed(centred, k=k, n_power_iter=n_power_iter, seed=seed, compute=False)
+    s, v = engine.compute(s, v)
+    s, v = np.asarray(s, dtype=np.float64), np.asarray(v, dtype=_F32)
+    # scikit-learn's sign convention (svd_flip, u_based_decision=False): largest |loading| positive
+    signs = np.sign(v[np.arange(k), np.argmax(np.abs(v), axis=1)])
+    signs[signs == 0] = 1
+    v = v * signs[:, None].astype(_F32)
+
+    def project(x: Any) -> np.ndarray:
+        x = x.rechunk((engine.rows_per_block(m), m))
+        (coords,) = engine.compute((x.astype(_F32) - mean[None, :]) @ v.T)
+        return np.asarray(coords, dtype=_F32)
+
+    real_coords = project(real)
+    syn_coords = {name: project(x) for name, x in arrays.items()}
+    total_variance = float(np.sum(counts * (n - counts.astype(np.float64)) / n)) / (n - 1)
+    ratio = (s**2 / (n - 1)) / total_variance if total_variance > 0 else np.full(k, np.nan)
+    w1 = {
+        name: {f"pc{c + 1}": float(wasserstein_distance(real_coords[:, c], coords[:, c]))
+               for c in range(min(2, coords.shape[1]))}
+        for name, coords in syn_coords.items()
+    }
+    return {"real_coords": real_coords, "syn_coords": syn_coords,
+            "explained_variance_ratio": np.asarray(ratio, dtype=np.float64), "w1": w1, "n_fit": int(n),
+            "fit_subsampled": False}
+
+
+# ---------------------------------------------------------------------------- pairwise distances
+def _pair_partials(xa: np.ndarray, xb: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray, bool]]) -> np.ndarray:
+    """Hamming distances, on one block of sites, of the three pair sets (stacked, int32)."""
+    from .metrics.distance import _pair_distances
+
+    pa, pb = np.packbits(xa, axis=1), np.packbits(xb, axis=1)
+    packed = {"aa": (pa, pa), "bb": (pb, pb), "ab": (pa, pb)}
+    out = [_pair_distances(*packed[kind], i, j).astype(np.int32) for kind, (i, j) in pairs]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int32)
+
+
+def pairwise_distance_comparison(real: Any, syn: Any, *, max_pairs: int = 500_000, seed: int = 0,
+                                 engine: Blockwise | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.distance.pairwise_distance_comparison`, by blocks of sites.
+
+    The pairs are drawn exactly as the in-memory function draws them (same seed, same
+    order); each block of sites adds its share of every pair's distance.
+
+    Returns
+    -------
+    dict
+        ``pairwise_w1``, ``hist_real``, ``hist_syn``, ``hist_between``, ``n_pairs``,
+        ``n_pairs_real``, ``n_pairs_syn``, ``n_pairs_between``, ``subsampled``.
+    """
+    from scipy.stats import wasserstein_distance
+
+    from .metrics.distance import _between_pairs, _within_pairs
+
+    dask, _ = _dask()
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    for x, name in ((real, "real"), (syn, "synthetic")):
+        if x.shape[0] < 2:
+            raise InputError(f"a pairwise distance distribution needs at least 2 {name} haplotypes, "
+                             f"found {x.shape[0]}; pass a larger set")
+    if max_pairs < 1:
+        raise InputError(f"max_pairs must be at least 1, found {max_pairs}")
+    nr, ns, m = real.shape[0], syn.shape[0], real.shape[1]
+    rng = np.random.default_rng(seed)
+    drawn = {
+        "real": ("aa", _within_pairs(nr, max_pairs, rng)),
+        "syn": ("bb", _within_pairs(ns, max_pairs, rng)),
+        "between": ("ab", _between_pairs(nr, ns, max_pairs, rng)),
+    }
+    pairs = dask.delayed([(kind, (i, j)) for kind, (i, j, _) in drawn.values()])
+    step = engine.cols_per_block(max(nr, ns))
+    step = max(8, step - step % 8)
+    partial = dask.delayed(_pair_partials, pure=True)
+    parts = [partial(real[:, c : c + step], syn[:, c : c + step], pairs) for c in range(0, m, step)]
+    if parts:
+        (d,) = engine.compute(_tree_sum(parts))
+    else:
+        d = np.zeros(sum(v[1][0].size for v in drawn.values()), dtype=np.int32)
+    hists, counts, offset = {}, {}, 0
+    for name, (_, (i, _, _)) in drawn.items():
+        hists[name] = np.bincount(d[offset : offset + i.size], minlength=m + 1).astype(np.int64)
+        counts[name] = int(i.size)
+        offset += i.size
+    support = np.arange(m + 1, dtype=np.float64)
+    w1 = wasserstein_distance(support, support, u_weights=hists["real"], v_weights=hists["syn"])
+    return {
+        "pairwise_w1": float(w1), "hist_real": hists["real"], "hist_syn": hists["syn"],
+        "hist_between": hists["between"], "n_pairs": int(sum(counts.values())),
+        "n_pairs_real": counts["real"], "n_pairs_syn": counts["syn"], "n_pairs_between": counts["between"],
+        "subsampled": bool(any(v[1][2] for v in drawn.values())),
+    }
+
+
+# ---------------------------------------------------------------------------- 3-point correlations
+def _triplet_sets(m: int, spacings: Sequence[int], n_triplets: int, seed: int) -> dict[str, tuple[np.ndarray, bool]]:
+    """The triplets of :func:`haplogen.metrics.correlation.three_point_comparison`, drawn the same way."""
+    from .metrics.correlation import _random_triplets
+
+    rng = np.random.default_rng(seed)
+    sets: dict[str, tuple[np.ndarray, bool]] = {}
+    for s in spacings:
+        s = int(s)
+        if s < 1:
+            raise InputError(f"triplet spacings must be at least 1, found {s}")
+        n_start = m - 2 * s
+        if n_start < 1:
+            continue
+        if n_start > n_triplets:
+            start = np.sort(rng.choice(n_start, size=n_triplets, replace=False))
+        else:
+            start = np.arange(n_start)
+        sets[str(s)] = (np.stack([start, start + s, start + 2 * s], axis=1), n_start > n_triplets)
+    if m >= 3:
+        sets["random"] = (_random_triplets(m, n_triplets, rng), True)
+    return sets
+
+
+def _triplet_counts(rows: np.ndarray, triplets: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """int64 (4, k): haplotypes of ``rows`` carrying 1 at a and b, a and c, b and c, and all three."""
+    out = np.zeros((4, triplets.shape[0]), dtype=np.int64)
+    for c in range(0, triplets.shape[0], chunk):
+        a, b, t = triplets[c : c + chunk].T
+        xa, xb, xc = rows[:, a], rows[:, b], rows[:, t]
+        ab = xa & xb
+        out[0, c : c + chunk] = ab.sum(axis=0, dtype=np.int64)
+        out[1, c : c + chunk] = (xa & xc).sum(axis=0, dtype=np.int64)
+        out[2, c : c + chunk] = (xb & xc).sum(axis=0, dtype=np.int64)
+        out[3, c : c + chunk] = (ab & xc).sum(axis=0, dtype=np.int64)
+    return out
+
+
+def _three_point_values(x: Any, triplets: np.ndarray, engine: Blockwise) -> np.ndarray:
+    """Connected 3-point correlation of each triplet, from counts summed over blocks of haplotypes."""
+    n = x.shape[0]
+    if n == 0:
+        return np.full(triplets.shape[0], np.nan)
+    cols, local = np.unique(triplets, return_inverse=True)
+    local = local.reshape(triplets.shape)
+    sub = x[:, cols]
+    counts = _row_block_sum(sub, _triplet_counts, engine, local)
+    single = site_counts(sub, engine=engine)
+    f = single / n
+    f_ab, f_ac, f_bc, f_abc = (counts[k] / n for k in range(4))
+    fa, fb, fc = f[local[:, 0]], f[local[:, 1]], f[local[:, 2]]
+    return f_abc - f_ab * fc - f_ac * fb - f_bc * fa + 2 * fa * fb * fc
+
+
+def three_point_comparison(real: Any, syn: Any, *, spacings: Sequence[int] = (1, 4, 16, 64, 256, 1024),
+                           n_triplets: int = 5000, seed: int = 0,
+                           engine: Blockwise | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.correlation.three_point_comparison`, by blocks of haplotypes.
+
+    The same triplets (same seed); the counts of 1 at one, two and three sites of each
+    triplet are summed over blocks of haplotypes, so the values are the in-memory ones.
+
+    Returns
+    -------
+    dict
+        ``three_point_r``, ``values``, ``n_triplets``, ``subsampled``.
+    """
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    for x, name in ((real, "real"), (syn, "synthetic")):
+        if x.shape[0] < 1:
+            raise InputError(f"three-point correlations needs at least 1 {name} haplotypes, found 0; "
+                             "pass a larger set")
+    if n_triplets < 1:
+        raise InputError(f"n_triplets must be at least 1, found {n_triplets}")
+    sets = _triplet_sets(real.shape[1], spacings, n_triplets, seed)
+    result: dict[str, Any] = {"three_point_r": {}, "values": {}, "n_triplets": {}, "subsampled": {}}
+    if not sets:
+        return result
+    keys = list(sets)
+    everything = np.concatenate([sets[k][0] for k in keys])
+    rv_all = _three_point_values(real, everything, engine)
+    sv_all = _three_point_values(syn, everything, engine)
+    offset = 0
+    for key in keys:
+        triplets, sub = sets[key]
+        rv, sv = rv_all[offset : offset + len(triplets)], sv_all[offset : offset + len(triplets)]
+        offset += len(triplets)
+        result["three_point_r"][key] = pearson_r(rv, sv)
+        result["values"][key] = (rv, sv)
+        result["n_triplets"][key] = int(triplets.shape[0])
+        result["subsampled"][key] = bool(sub)
+    return result
+
+
+# ---------------------------------------------------------------------------- nearest neighbours
+def _distance_matrix(a: Any, b: Any, engine: Blockwise) -> Any:
+    """Lazy Hamming distances (na, nb), float32, in blocks of rows x rows, summed over blocks of sites."""
+    _, da = _dask()
+    m = a.shape[1]
+    dtype = _F32 if m < 2**24 else np.float64
+    # square-ish blocks: q rows x w sites of float32 is about chunk_bytes
+    q = int(max(64, min(2048, np.sqrt(engine.chunk_bytes / 4))))
+    w = max(64, engine.chunk_bytes // (4 * q))
+    fa = a.rechunk((q, w)).astype(dtype)
+    fb = b.rechunk((q, w)).astype(dtype)
+    ca = fa.sum(axis=1)
+    cb = fb.sum(axis=1)
+    dot = fa @ fb.T
+    # (|a| - a·b) + (|b| - a·b): each term exact below 2^24 sites
+    return (ca[:, None] - dot) + (cb[None, :] - dot)
+
+
+def nearest_neighbours(
+    a: Any,
+    b: Any = None,
+    *,
+    self_index: np.ndarray | None = None,
+    return_index: bool = False,
+    engine: Blockwise | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Hamming distance of each row of ``a`` to its nearest row of ``b``, blocks of rows x all rows.
+
+    Parameters
+    ----------
+    a : shape (na, n_sites)
+    b : shape (nb, n_sites), optional
+        None searches within ``a``, leaving each row itself out (like
+        :func:`haplogen.metrics.distance.nearest_neighbour_distances`).
+    self_index : ndarray of int, shape (na,), optional
+        The row of ``b`` that is each query itself, left out of its search.
+    return_index
+        Also return the row of ``b`` at that distance (the first one on ties).
+
+    Returns
+    -------
+    distance : ndarray of int32, shape (na,)
+    index : ndarray of int64, shape (na,), with ``return_index``
+    """
+    _, da = _dask()
+    engine = _engine(engine)
+    a = engine.array(a)
+    within = b is None
+    b = a if within else engine.array(b)
+    _check_sets(a, b)
+    if within and a.shape[0] < 2:
+        raise InputError(f"a leave-one-out nearest-neighbour search needs at least 2 query haplotypes, "
+                         f"found {a.shape[0]}; pass a larger set")
+    if b.shape[0] < 1:
+        raise InputError("a nearest-neighbour search needs at least 1 reference haplotypes, found 0; pass a larger set")
+    d = _distance_matrix(a, b, engine)
+    if within:
+        self_index = np.arange(a.shape[0])
+    if self_index is not None:
+        self_index = np.asarray(self_index, dtype=np.int64)
+        if self_index.shape != (a.shape[0],):
+            raise InputError(f"self_index must have one entry per query ({a.shape[0]}), found shape {self_index.shape}")
+        own = da.from_array(self_index, chunks=(d.chunks[0],))
+        column = da.arange(b.shape[0], chunks=(d.chunks[1],))
+        d = da.where(column[None, :] == own[:, None], np.inf, d)
+    if return_index:
+        index = d.argmin(axis=1)
+        dist, index = engine.compute(d.min(axis=1), index)
+        return np.rint(dist).astype(np.int32), np.asarray(index, dtype=np.int64)
+    (dist,) = engine.compute(d.min(axis=1))
+    return np.rint(dist).astype(np.int32)
+
+
+def _nn_cross(a: Any, b: Any, engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest-neighbour distances both ways (a to b, b to a) from one distance matrix."""
+    d = _distance_matrix(a, b, engine)
+    a_to_b, b_to_a = engine.compute(d.min(axis=1), d.min(axis=0))
+    return np.rint(a_to_b).astype(np.int32), np.rint(b_to_a).astype(np.int32)
+
+
+def adversarial_accuracy(real: Any, syn: Any, *, n_repeats: int = 5, size: int | None = None, seed: int = 0,
+                         engine: Blockwise | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.aats.adversarial_accuracy` on dask arrays.
+
+    The same subsamples (same seed, same draws) and exact distances, so the same values.
+
+    Returns
+    -------
+    dict
+        As the in-memory function: ``aats``, ``aa_truth``, ``aa_syn`` and their ``_strict``
+        versions, ``aats_sd``, ``size``, ``n_repeats``, ``d_rr``, ``d_rs``, ``d_ss``, ``d_sr``.
+    """
+    from .metrics.aats import accuracy_from_distances
+
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    for x, name in ((real, "real"), (syn, "synthetic")):
+        if x.shape[0] < 2:
+            raise InputError(f"adversarial accuracy needs at least 2 {name} haplotypes, found {x.shape[0]}; "
+                             "pass a larger set")
+    largest = min(real.shape[0], syn.shape[0])
+    if size is None:
+        size = largest
+    if not 2 <= size <= largest:
+        raise InputError(
+            f"the AATS subsample size must be between 2 and the smaller set's size ({largest}), "
+            f"found {size}; pass size=None to use {largest}"
+        )
+    if n_repeats < 1:
+        raise InputError(f"n_repeats must be at least 1, found {n_repeats}")
+    if size == real.shape[0] and size == syn.shape[0]:
+        n_repeats = 1
+    rng = np.random.default_rng(seed)
+    rows, first = [], None
+    for _ in range(n_repeats):
+        r = real if size == real.shape[0] else real[np.sort(rng.choice(real.shape[0], size, replace=False))]
+        s = syn if size == syn.shape[0] else syn[np.sort(rng.choice(syn.shape[0], size, replace=False))]
+        d_rr = nearest_neighbours(r, engine=engine)
+        d_ss = nearest_neighbours(s, engine=engine)
+        d_rs, d_sr = _nn_cross(r, s, engine)
+        rows.append(accuracy_from_distances(d_rr, d_rs, d_ss, d_sr))
+        if first is None:
+            first = {"d_rr": d_rr, "d_rs": d_rs, "d_ss": d_ss, "d_sr": d_sr}
+    out: dict[str, Any] = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+    aats = np.array([row["aats"] for row in rows])
+    out["aats_sd"] = float(aats.std(ddof=1)) if aats.size > 1 else 0.0
+    out["size"] = int(size)
+    out["n_repeats"] = int(n_repeats)
+    out.update(first)
+    return out
+
+
+# ---------------------------------------------------------------------------- exact copies
+def _digests(rows: np.ndarray) -> list[bytes]:
+    packed = np.packbits(rows, axis=1)
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in packed]
+
+
+def row_digests(x: Any, *, engine: Blockwise | None = None) -> list[bytes]:
+    """A 16-byte BLAKE2b digest of each haplotype (its packed bits), by blocks of haplotypes.
+
+    Two haplotypes are equal when their digests are (a collision has probability about
+    2⁻¹²⁸ per pair).
+
+    Returns
+    -------
+    list of bytes, length n_haplotypes
+    """
+    dask, _ = _dask()
+    engine = _engine(engine)
+    x = engine.array(x)
+    step = engine.rows_per_block(x.shape[1])
+    f = dask.delayed(_digests, pure=True)
+    parts = engine.compute(*[f(x[r : r + step]) for r in range(0, x.shape[0], step)])
+    return [key for part in parts for key in part]
+
+
+def exact_copies(real: Any, syn: Any, *, engine: Blockwise | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.distance.exact_copies` from digests of the haplotypes.
+
+    Returns
+    -------
+    dict
+        ``exact_copies`` : int; ``copy_index`` : int64, shape (exact_copies,).
+    """
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    known = set(row_digests(real, engine=engine))
+    index = np.array([k for k, key in enumerate(row_digests(syn, engine=engine)) if key in known], dtype=np.int64)
+    return {"exact_copies": int(index.size), "copy_index": index}
+
+
+# ---------------------------------------------------------------------------- populations
+def _group_counts(x: Any, labels: np.ndarray, populations: Sequence[str], engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
+    """Allele-1 carriers per population and site (one pass: one-hot ᵀ X), and the population sizes."""
+    _, da = _dask()
+    onehot = (labels[:, None] == np.asarray(populations, dtype=str)[None, :]).astype(_F32)  # (n, P)
+    rows = engine.rows_per_block(x.shape[1])
+    xr = x.rechunk((rows, x.shape[1]))
+    g = da.from_array(onehot, chunks=(xr.chunks[0], len(populations)))
+    (counts,) = engine.compute(g.T @ xr.astype(_F32))
+    return np.rint(np.asarray(counts, dtype=np.float64)).astype(np.int64), onehot.sum(axis=0).astype(np.int64)
+
+
+def population_comparison(real: Any, real_pop: Sequence[str] | np.ndarray, syn: Any, *, seed: int = 0,
+                          syn_pop: Sequence[str] | np.ndarray | None = None,
+                          engine: Blockwise | None = None) -> dict[str, Any]:
+    """:func:`haplogen.metrics.population.population_comparison` on dask arrays.
+
+    The counts per population come from one product of the population indicators with the
+    haplotypes (exact); unlabelled synthetic haplotypes are assigned by the same 15-nearest-
+    neighbour vote, on the top 10 components of the block-wise PCA (:func:`pca_comparison`,
+    a randomized SVD, so an assignment near a boundary may differ from the in-memory one).
+
+    Returns
+    -------
+    dict
+        As the in-memory function.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from .metrics.population import N_COMPONENTS, N_NEIGHBOURS, _labels, hudson_fst_matrix
+
+    engine = _engine(engine)
+    real, syn = engine.array(real), engine.array(syn)
+    _check_sets(real, syn)
+    if real.shape[0] < 2:
+        raise InputError(f"a population comparison needs at least 2 real haplotypes, found {real.shape[0]}; "
+                         "pass a larger set")
+    if syn.shape[0] < 1:
+        raise InputError("a population comparison needs at least 1 synthetic haplotypes, found 0; pass a larger set")
+    real_labels = _labels(real_pop, real.shape[0], "real_pop")
+    populations = sorted(set(real_labels.tolist()))
+    if syn_pop is not None:
+        syn_labels = _labels(syn_pop, syn.shape[0], "syn_pop")
+        unknown = sorted(set(syn_labels.tolist()) - set(populations))
+        if unknown:
+            raise InputError(
+                f"synthetic population labels must be real populations ({', '.join(populations[:5])}"
+                f"{' ...' if len(populations) > 5 else ''}), found {', '.join(unknown[:3])}; "
+                "label the synthetic haplotypes with the real set's populations"
+            )
+        classifier = "labels given by the model (syn_pop)"
+    elif len(populations) == 1:
+        syn_labels = np.full(syn.shape[0], populations[0])
+        classifier = "single population: every synthetic haplotype assigned to it"
+    else:
+        pca = pca_comparison(real, {"syn": syn}, n_components=N_COMPONENTS, seed=seed, engine=engine)
+        k = min(N_NEIGHBOURS, real.shape[0])
+        knn = KNeighborsClassifier(n_neighbors=k)
+        knn.fit(pca["real_coords"], real_labels)
+        syn_labels = np.asarray(knn.predict(pca["syn_coords"]["syn"])).astype(str)
+        classifier = (
+            f"k-nearest neighbours (k={k}, majority vote) on the top {pca['real_coords'].shape[1]} principal "
+            f"components of the real haplotypes (block-wise randomized SVD fitted on {pca['n_fit']})"
+        )
+    real_count, real_sizes = _group_counts(real, real_labels, populations, engine)
+    syn_count, syn_sizes = _group_counts(syn, syn_labels, populations, engine)
+    pop_af_r = {}
+    for p, pop in enumerate(populations):
+        if syn_sizes[p] == 0:
+            pop_af_r[pop] = float("nan")
+        else:
+            pop_af_r[pop] = pearson_r(real_count[p] / real_sizes[p], syn_count[p] / syn_sizes[p])
+    defined = [r for r in pop_af_r.values() if np.isfinite(r)]
+    fst_real = hudson_fst_matrix(real_count, real_sizes)
+    fst_syn = hudson_fst_matrix(syn_count, syn_sizes)
+    iu = np.triu_indices(len(populations), 1)
+    a, b = fst_real[iu], fst_syn[iu]
+    ok = np.isfinite(a) & np.isfinite(b)
+    return {
+        "populations": populations, "real_counts": real_sizes, "syn_counts": syn_sizes, "pop_af_r": pop_af_r,
+        "pop_af_r_mean": float(np.mean(defined)) if defined else float("nan"), "fst_real": fst_real,
+        "fst_syn": fst_syn, "fst_r": pearson_r(a[ok], b[ok]), "classifier": classifier, "syn_labels": syn_labels,
+    }
