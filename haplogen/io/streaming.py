@@ -226,8 +226,7 @@ def write_vcz(
     for name, value in (("variants_chunk_size", variants_chunk_size), ("samples_chunk_size", samples_chunk_size)):
         if int(value) < 1:
             raise InputError(f"{name} must be at least 1, found {value}")
-    vchunk = int(max(1, min(int(variants_chunk_size), n_sites)))
-    schunk = int(max(1, min(int(samples_chunk_size), n_samples)))
+    vchunk, schunk = int(variants_chunk_size), int(samples_chunk_size)  # as given, like bio2zarr (not clipped)
     path = Path(path)
     fmt = zarr_utils.DEFAULT_ZARR_FORMAT
     root = zarr.open_group(store=str(path), mode="w-", zarr_format=fmt)
