@@ -104,11 +104,13 @@ def _check_store(path: str | os.PathLike) -> Path:
 
 
 def store_checksum(path: str | os.PathLike) -> str:
-    """sha256 of a store's content: every file's relative path, size and bytes, in path order.
+    """sha256 of a store's data: every array's metadata and chunk files, in path order.
 
-    Two stores have the same checksum exactly when they hold the same files with the same
-    bytes, wherever they lie; the store's compressed chunks are read once (about a second per
-    500 MB), never decompressed.
+    The files at the top of the store (the root group's attributes, which hold the import's
+    provenance and time, and the consolidated metadata) are left out, so that two imports of
+    one VCF with the same chunk sizes have the same checksum; two stores have the same
+    checksum exactly when their arrays hold the same bytes, wherever they lie. The compressed
+    chunks are read once (about a second per 500 MB), never decompressed.
 
     Parameters
     ----------
@@ -117,7 +119,7 @@ def store_checksum(path: str | os.PathLike) -> str:
     """
     root = Path(path)
     digest = hashlib.sha256(b"vcz")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.parent != root)
     for f in files:
         rel = f.relative_to(root).as_posix()
         digest.update(f"\n{rel}\t{f.stat().st_size}\n".encode())
