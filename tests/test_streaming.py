@@ -47,7 +47,7 @@ def two_chromosome_sites(n_sites: int) -> Sites:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """A labelled panel and two tiny models on it: mixar with labels and rbm."""
+    """A labelled panel and two tiny models on it: mixar with labels (fast to sample) and rbm (unconditional)."""
     d = tmp_path_factory.mktemp("streaming")
     api.simulate_to_files(d / "sim.vcf.gz", config=SMALL, seed=5, command=["test"])
     api.split_to_files(d / "sim.vcf.gz", d / "split", labels=d / "sim.samples.tsv", seed=5)
@@ -145,7 +145,7 @@ def test_default_batch_depends_on_the_sites_only():
 
 
 def test_batches_are_the_models_draws_with_derived_seeds(models):
-    model, sites, _ = api.load_trained(models / "rbm")
+    model, sites, _ = api.load_trained(models / "mixar")
     n, size, seed = 23, 5, 17
     got = np.concatenate([batch for _, _, batch in api.draw_batches(model, n, seed=seed, batch_size=size)])
     # the slow obvious version: batch b is the model's own sample with seed batch_seed(seed, b)
@@ -162,16 +162,16 @@ def test_batches_are_the_models_draws_with_derived_seeds(models):
 
 
 def test_generate_records_the_batch_size_and_rebuilds_from_it(models):
-    h, record = api.generate(models / "rbm", 30, seed=4, batch_size=8)
+    h, record = api.generate(models / "mixar", 30, seed=4, batch_size=8)
     assert record["parameters"]["batch_size"] == 8
-    again, _ = api.generate(models / "rbm", 30, seed=4, batch_size=record["parameters"]["batch_size"])
+    again, _ = api.generate(models / "mixar", 30, seed=4, batch_size=record["parameters"]["batch_size"])
     assert np.array_equal(h.matrix, again.matrix)
-    other, _ = api.generate(models / "rbm", 30, seed=4, batch_size=7)  # another batch size, another draw
+    other, _ = api.generate(models / "mixar", 30, seed=4, batch_size=7)  # another batch size, another draw
     assert not np.array_equal(h.matrix, other.matrix)
-    default, record = api.generate(models / "rbm", 30, seed=4)
+    default, record = api.generate(models / "mixar", 30, seed=4)
     assert record["parameters"]["batch_size"] == default_batch_size(h.n_sites)
     with pytest.raises(InputError, match="--batch-size must be at least 1 haplotype, found 0"):
-        api.generate(models / "rbm", 30, seed=4, batch_size=0)
+        api.generate(models / "mixar", 30, seed=4, batch_size=0)
 
 
 # ---------------------------------------------------------------------------- generate to a VCF
@@ -179,9 +179,9 @@ def test_generate_records_the_batch_size_and_rebuilds_from_it(models):
 def test_the_streamed_vcf_holds_the_in_memory_draw(models, tmp_path, monkeypatch, n):
     import cyvcf2
 
-    expected, _ = api.generate(models / "rbm", n, seed=9, batch_size=6)
+    expected, _ = api.generate(models / "mixar", n, seed=9, batch_size=6)
     out = tmp_path / "ag.vcf.gz"
-    result = api.generate_to_file(models / "rbm", n, out, seed=9, batch_size=6)
+    result = api.generate_to_file(models / "mixar", n, out, seed=9, batch_size=6)
     assert result["n_haplotypes"] == n and result["provenance"]["parameters"]["batch_size"] == 6
     back = read_haplotypes(out, options=ReadOptions(haploid="as-haplotype"))  # an odd n: the last one is haploid
     assert np.array_equal(back.matrix, expected.matrix)
@@ -195,10 +195,11 @@ def test_the_streamed_vcf_holds_the_in_memory_draw(models, tmp_path, monkeypatch
         assert all(g[-1] for g in record.genotypes if len(g) == 3)  # phased
     # a tiny write budget (one site per block) writes the same bytes
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    api.generate_to_file(models / "rbm", n, tmp_path / "big.vcf.gz", seed=9, batch_size=6)
+    api.generate_to_file(models / "mixar", n, tmp_path / "big" / "ag.vcf.gz", seed=9, batch_size=6)
     monkeypatch.setattr(api, "WRITE_BLOCK_BYTES", 1)
-    api.generate_to_file(models / "rbm", n, tmp_path / "small.vcf.gz", seed=9, batch_size=6)
-    assert (tmp_path / "big.vcf.gz").read_bytes() == (tmp_path / "small.vcf.gz").read_bytes()
+    api.generate_to_file(models / "mixar", n, tmp_path / "small" / "ag.vcf.gz", seed=9, batch_size=6)
+    for name in ("ag.vcf.gz", "ag.samples.tsv"):
+        assert (tmp_path / "big" / name).read_bytes() == (tmp_path / "small" / name).read_bytes()
 
 
 def test_the_writer_reads_blocks_within_its_budget(models, tmp_path, monkeypatch):
@@ -214,7 +215,7 @@ def test_the_writer_reads_blocks_within_its_budget(models, tmp_path, monkeypatch
     monkeypatch.setattr(HaplotypeSpill, "sites", recording)
     budget = 4 * 500 * 3  # three lines of 500 haplotypes (4 bytes of text per diploid call)
     monkeypatch.setattr(api, "WRITE_BLOCK_BYTES", budget)
-    api.generate_to_file(models / "rbm", 1000, tmp_path / "ag.vcf.gz", seed=2, batch_size=128)
+    api.generate_to_file(models / "mixar", 1000, tmp_path / "ag.vcf.gz", seed=2, batch_size=128)
     assert shapes and all(sites * n <= budget // 2 for sites, n in shapes) and {n for _, n in shapes} == {1000}
     assert sum(sites for sites, _ in shapes) == read_haplotypes(tmp_path / "ag.vcf.gz").n_sites
 
