@@ -9,25 +9,21 @@ same dictionary as its in-memory counterpart in :mod:`haplogen.metrics`, so that
 statistics, the report and ``metrics.json`` read either. Each one touches the data in blocks
 whose size is set by :attr:`Blockwise.chunk_bytes`, never the whole matrix:
 
-========================  =========================================================  ==============================
-statistic                 how it is cut                                             equals the in-memory value
-========================  =========================================================  ==============================
-allele frequencies        column sums over chunks                                   exactly
-windowed LD, LD decay     blocks of sites ``[a, e)`` x ``[a, e + w)``: 1-1 counts    exactly (windowed pairs,
-                          ``X_Iᵀ X_J`` summed over chunks of haplotypes              :func:`~haplogen.metrics.ld.ld_window_comparison`)
-PCA                       randomized SVD of the centred real set                     to the solver's accuracy
-                          (:func:`dask.array.linalg.svd_compressed`), projections
-                          by chunks of haplotypes
-pairwise distances        the same seeded pairs; per block of sites, popcounts of    exactly
-                          the packed pairs, summed
-3-point correlations      the same seeded triplets; per block of haplotypes, the     exactly
-                          counts of 1-1-1, 1-1 and 1, summed
-nearest neighbours        Hamming distances ``|a| + |b| - 2 a·b`` from a product     exactly (ties: the first row)
-(AATS, privacy audit)     of 0/1 blocks, blocks of rows x all rows, minimum per row
-exact copies              a 16-byte digest of each packed haplotype                  exactly
-populations               counts per population: indicators ᵀ X over chunks;         exactly (given labels)
-                          unlabelled sets assigned on the block-wise PCA
-========================  =========================================================  ==============================
+* allele frequencies: column sums over chunks (exactly the in-memory values);
+* windowed LD and LD decay: blocks of sites ``[a, e)`` x ``[a, e + w)``, their 1-1 counts
+  ``X_Iᵀ X_J`` summed over chunks of haplotypes (exactly
+  :func:`~haplogen.metrics.ld.ld_window_comparison`);
+* PCA: a randomized SVD of the centred real set (:func:`dask.array.linalg.svd_compressed`),
+  projections by chunks of haplotypes (to the solver's accuracy);
+* pairwise distances: the same seeded pairs, each block of sites adding the popcounts of its
+  packed pairs (exactly);
+* 3-point correlations: the same seeded triplets, the counts of 1-1-1, 1-1 and 1 summed over
+  blocks of haplotypes (exactly);
+* nearest neighbours (AATS, privacy audit): Hamming distances ``|a| + |b| - 2 a·b`` from products
+  of 0/1 blocks, blocks of rows x all rows, the minimum per row (exactly; ties: the first row);
+* exact copies: a 16-byte digest of each packed haplotype (exactly);
+* populations: counts per population from indicators ᵀ X over chunks (exactly, given labels);
+  unlabelled sets assigned on the block-wise PCA.
 
 The work runs on a :mod:`dask.distributed` client: a :class:`~distributed.LocalCluster` by
 default (:func:`open_blockwise`), or an existing cluster by its scheduler's address
@@ -134,11 +130,28 @@ class Blockwise:
                     matrix = matrix.view(np.uint8)
                 rows = max(1, min(matrix.shape[0], 4096))
                 cols = max(1, self.chunk_bytes // rows)
-                out = da.from_array(matrix, chunks=(rows, cols))
+                out = self._scatter(matrix, rows, cols) if self.client is not None else \
+                    da.from_array(matrix, chunks=(rows, cols))
             self._arrays[key] = (x, out)
         if out.ndim != 2:
             raise InputError(f"haplotypes must be a 2-D array (n_haplotypes, n_sites), found shape {out.shape}")
         return out
+
+    def _scatter(self, matrix: np.ndarray, rows: int, cols: int) -> Any:
+        """An in-memory matrix handed to the cluster once, block by block.
+
+        ``from_array`` would embed the data in every graph sent to the scheduler (a copy of
+        the matrix per computation); scattered blocks are sent once (to thread workers of
+        this process: not at all) and every graph refers to them by name.
+        """
+        _, da = _dask()
+        n, m = matrix.shape
+        if n == 0 or m == 0:
+            return da.from_array(matrix, chunks=(max(1, rows), max(1, cols)))
+        pieces = [[matrix[r : r + rows, c : c + cols] for c in range(0, m, cols)] for r in range(0, n, rows)]
+        futures = iter(self.client.scatter([p for row in pieces for p in row]))
+        return da.block([[da.from_delayed(next(futures), shape=p.shape, dtype=p.dtype) for p in row]
+                         for row in pieces])
 
     def compute(self, *values: Any) -> tuple:
         """Compute dask collections (arrays, delayed values) on this engine's scheduler."""
@@ -242,7 +255,7 @@ def open_blockwise(
     workers = n_workers or _cores()
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
-        memory_limit=memory_limit, dashboard_address=None, silence_logs=logging.ERROR,
+        memory_limit=memory_limit, dashboard_address=":0", silence_logs=logging.ERROR,
     )
     try:
         with Client(cluster) as client:
@@ -852,7 +865,8 @@ def exact_copies(real: Any, syn: Any, *, engine: Blockwise | None = None) -> dic
 
 
 # ---------------------------------------------------------------------------- populations
-def _group_counts(x: Any, labels: np.ndarray, populations: Sequence[str], engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
+def _group_counts(x: Any, labels: np.ndarray, populations: Sequence[str],
+                  engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
     """Allele-1 carriers per population and site (one pass: one-hot ᵀ X), and the population sizes."""
     _, da = _dask()
     onehot = (labels[:, None] == np.asarray(populations, dtype=str)[None, :]).astype(_F32)  # (n, P)
