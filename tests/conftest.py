@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import numpy as np
-import pytest
+# one compute thread per test process (and the commands they start): the tests' many small tensor
+# operations are slower with two threads, and far slower when other work shares the cores
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from haplogen.haplotypes import Haplotypes
-from haplogen.simulate import SimulationConfig, simulate_haplotypes
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from haplogen.haplotypes import Haplotypes  # noqa: E402
+from haplogen.simulate import SimulationConfig, simulate_haplotypes  # noqa: E402
 
 #: the shared benchmark data beside the project; tests that use it skip when it is absent
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "1000g-805"

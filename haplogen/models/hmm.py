@@ -1,0 +1,481 @@
+"""Haplotype-cluster hidden Markov model trained by EM: exact likelihood, population-conditional, cost linear in SNPs.
+
+The model (``--model hmm``) follows a haplotype along its sites as a walk through ``K``
+hidden *haplotype clusters* (``n_states``), the way fastPHASE (Scheet & Stephens 2006) and the
+Li-Stephens copying model describe a haplotype as a mosaic of ancestral segments:
+
+1. the first site's cluster is drawn from ``π_p`` (the haplotype's population ``p``);
+2. between site ``l`` and ``l + 1`` the haplotype keeps its cluster with probability
+   ``1 - r_l`` (no recombination in the interval) or *jumps* with probability ``r_l`` to a
+   cluster drawn from row ``z_l`` of a jump matrix ``Q_{p,b}`` (``K × K``, shared by the
+   ``block_sites`` intervals of block ``b``);
+3. each site's allele is a Bernoulli of its cluster's frequency: ``x_l ~ Bernoulli(θ_{l,z_l})``.
+
+So ``P(z_{l+1} = j | z_l = i) = (1 - r_l) δ_ij + r_l Q_{p,b(l)}(i, j)``. Staying in a cluster
+copies a haplotype segment: long-range LD along a contiguous region, as long as the segments
+real haplotypes share. The jump matrix remembers where a haplotype came from: a jump from a
+cluster common in one ancestry lands mostly in clusters of the same ancestry, so population
+structure carries across jumps (fastPHASE draws every jump from one distribution and forgets
+it). With population labels each population has its own ``π_p`` and ``Q_{p,b}``, drawn toward
+the pooled ones by a Dirichlet prior, so ``generate --population YRI`` walks YRI's mosaic.
+
+Likelihood. The forward recursion gives the exact ``log p(x | p)``; the likelihood of an
+unlabelled haplotype sums over the populations with their training shares. A step costs
+``O(K²)``, so a haplotype costs ``O(L K²)``: linear in the number of sites. Sampling walks the
+chain left to right (linear too).
+
+Training is expectation-maximisation (Baum-Welch) with conjugate priors: the E-step is the
+forward-backward recursion in batches of haplotypes, the M-step is closed form (expected jump
+counts for ``r`` and ``Q``, expected allele counts for ``θ``, pulled toward the site's allele
+frequency by ``emission_prior``). The forward pass keeps its state only at the start of every
+``segment_sites`` sites and recomputes a segment during the backward pass, so memory is
+``O(batch × K × (L / segment + segment))``, not ``O(batch × L × K)``. The initial clusters
+come from k-means on the training haplotypes (in windows of ``init_window`` sites, or over
+the whole sequence when it is 0). A share of the training individuals is held out as a
+validation set; the iteration with the best validation log-likelihood is the model released,
+and training stops after ``patience`` iterations without improvement.
+
+Related models: fastPHASE (one jump distribution per interval, no memory), Li-Stephens (one
+state per reference haplotype, which copies donors: not a model to release), GPC (Anand et al.
+2026: latent Chow-Liu trees, the chain here being a fixed tree over the sites in their order).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+
+from .base import GenerativeModel
+from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
+
+__all__ = ["HaplotypeHMMConfig", "HaplotypeHMM"]
+
+FAMILY = "hmm"
+
+
+@dataclass(frozen=True)
+class HaplotypeHMMConfig(ModelConfig):
+    """Hyper-parameters of :class:`HaplotypeHMM` (see benchmarks/README.md for how they were chosen)."""
+
+    # EM iterations, an upper bound: early stopping ends most runs sooner
+    epochs: NonNegativeInt = 100
+    # hidden haplotype clusters K (a step costs K²)
+    n_states: PositiveInt = 32
+    # site intervals that share one jump matrix Q (K² numbers per block and population)
+    block_sites: PositiveInt = 32
+    # Dirichlet pseudo-count of each row of a jump matrix, spread evenly over the K clusters
+    transition_prior: NonNegativeFloat = 1.0
+    # Beta pseudo-count pulling each cluster's allele frequency toward the site's frequency
+    emission_prior: NonNegativeFloat = 1.0
+    # pseudo-count pulling each population's jump rows and start distribution toward the pooled ones
+    population_prior: NonNegativeFloat = 10.0
+    # sites per k-means window of the initial clusters; 0 clusters whole haplotypes
+    init_window: NonNegativeInt = 0
+    # training haplotypes clustered for the initial clusters (a random subset when more)
+    init_haplotypes: PositiveInt = 4000
+    # share of training individuals held out to choose the iteration and stop early (0: none)
+    validation_fraction: Annotated[float, Range(ge=0, lt=1)] = 0.1
+    # iterations without a better validation log-likelihood before training stops
+    patience: PositiveInt = 5
+    # haplotypes in one E-step batch (memory: batch × K × (L / segment_sites + segment_sites) floats)
+    batch_size: PositiveInt = 1024
+    # sites between the forward pass's stored states
+    segment_sites: PositiveInt = 256
+
+
+#: small settings that make the contract tests fast
+TEST_SETTINGS = {
+    "epochs": 3,
+    "n_states": 3,
+    "block_sites": 4,
+    "batch_size": 16,
+    "segment_sites": 5,
+    "patience": 2,
+    "validation_fraction": 0.2,
+    "init_haplotypes": 50,
+}
+
+_EPS = 1e-6
+#: forward states (and emissions) of one E-step batch kept whole up to this size
+_KEEP_BYTES = 2**29
+
+
+class _Counts:
+    """Expected sufficient statistics of one E-step (summed over haplotypes)."""
+
+    def __init__(self, P: int, L: int, K: int, NB: int, device: torch.device) -> None:
+        self.jump_rows = torch.zeros(P, NB, K, K, dtype=torch.float64, device=device)  # expected jumps i -> j
+        self.jumps = torch.zeros(max(L - 1, 0), dtype=torch.float64, device=device)  # expected jumps per interval
+        self.first = torch.zeros(P, K, dtype=torch.float64, device=device)  # posterior of the first cluster
+        self.occupancy = torch.zeros(L, K, dtype=torch.float64, device=device)  # Σ posterior
+        self.alt = torch.zeros(L, K, dtype=torch.float64, device=device)  # Σ posterior × allele
+        self.loglik = 0.0
+        self.n = 0
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [self.jump_rows, self.jumps, self.first, self.occupancy, self.alt]
+
+
+class HaplotypeHMM(GenerativeModel):
+    """Haplotype-cluster HMM with jump matrices, trained by EM (see the module docstring).
+
+    Parameters
+    ----------
+    config : HaplotypeHMMConfig
+    n_sites
+        Number of sites.
+    """
+
+    name = FAMILY
+    Config = HaplotypeHMMConfig
+    conditional = True
+    tractable = True
+
+    def __init__(self, config: HaplotypeHMMConfig, n_sites: int) -> None:
+        super().__init__(config, n_sites)
+        c = config
+        L, K = self.n_sites, c.n_states
+        self.n_blocks = max(1, math.ceil((L - 1) / c.block_sites))
+        P = max(1, len(self.populations or ()))
+        dev = self.device
+        self.start = torch.full((P, K), 1.0 / K, device=dev)  # (P, K) π_p
+        self.jump = torch.full((max(L - 1, 0),), 0.5, device=dev)  # (L-1,) r_l
+        self.jump_matrix = torch.full((P, self.n_blocks, K, K), 1.0 / K, device=dev)  # (P, B, K, K) Q_{p,b}
+        self.emission = torch.full((L, K), 0.5, device=dev)  # (L, K) θ_{l,k} = P(ALT | cluster)
+        self._state: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- E-step
+    def _block_of(self, l: int) -> int:
+        """Block of the interval between site ``l`` and ``l + 1``."""
+        return l // self.config.block_sites
+
+    def _segment_forward(
+        self, x: torch.Tensor, s0: int, prev: torch.Tensor | None, pop: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, S) float.
+
+        ``prev`` (B, K) is the normalised forward state of site ``s0 - 1`` (None at the first
+        site). Returns the normalised states (B, S, K), the scaling factors (B, S) (their logs sum
+        to the log-likelihood) and the emission probabilities (B, S, K).
+        """
+        B, S = x.shape
+        th = self.emission[s0:s0 + S]  # (S, K)
+        e = torch.where(x.unsqueeze(-1) > 0.5, th.unsqueeze(0), 1.0 - th.unsqueeze(0))  # (B, S, K)
+        alpha = torch.empty_like(e)
+        scale = torch.empty(B, S, dtype=e.dtype, device=e.device)
+        a = prev
+        for i in range(S):
+            l = s0 + i
+            if a is None:
+                a = self.start[pop].unsqueeze(0) * e[:, i]
+            else:
+                r = float(self.jump[l - 1])
+                q = self.jump_matrix[pop, self._block_of(l - 1)]
+                a = torch.addmm(a, a, q, beta=1.0 - r, alpha=r).mul_(e[:, i])
+            s = a.sum(1)
+            a = a / s.unsqueeze(1)
+            alpha[:, i] = a
+            scale[:, i] = s
+        return alpha, scale, e
+
+    def _estep(self, x: torch.Tensor, pop: int, counts: _Counts | None) -> torch.Tensor:
+        """log p(x | population ``pop``) of every row of ``x`` (B, L) float, float64 (B,);
+        adds the expected statistics to ``counts`` when given."""
+        B, L = x.shape
+        seg = self.config.segment_sites
+        starts = list(range(0, L, seg))
+        loglik = torch.zeros(B, dtype=torch.float64, device=x.device)
+        checkpoints: list[torch.Tensor | None] = []
+        # the forward states of every segment are kept when they fit in _KEEP_BYTES (no
+        # recomputation in the backward pass); otherwise only each segment's starting state
+        keep = counts is not None and B * L * self.config.n_states * 12 <= _KEEP_BYTES
+        kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        prev: torch.Tensor | None = None
+        for s0 in starts:
+            checkpoints.append(prev)
+            alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop)
+            loglik += torch.log(scale).double().sum(1)
+            prev = alpha[:, -1]
+            if keep or s0 == starts[-1]:
+                kept.append((alpha, scale, e))
+        if counts is None:
+            return loglik
+        b = torch.ones_like(prev)
+        for k in range(len(starts) - 1, -1, -1):
+            s0 = starts[k]
+            if keep or k == len(starts) - 1:
+                alpha, scale, e = kept.pop()
+            else:
+                alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, checkpoints[k], pop)
+            S = alpha.shape[1]
+            beta = torch.empty_like(alpha)
+            for i in range(S - 1, -1, -1):
+                beta[:, i] = b
+                l = s0 + i
+                if l == 0:
+                    break
+                r = float(self.jump[l - 1])
+                eb = e[:, i] * b / scale[:, i].unsqueeze(1)  # (B, K)
+                q = self.jump_matrix[pop, self._block_of(l - 1)]
+                before = alpha[:, i - 1] if i > 0 else checkpoints[k]
+                # expected jumps i -> j in interval l-1: r Q(i,j) Σ_n α_{l-1}(i) e_l(j) β_l(j) / c_l
+                moved = r * q * (before.T @ eb)
+                counts.jump_rows[pop, self._block_of(l - 1)] += moved
+                counts.jumps[l - 1] += moved.sum()
+                b = torch.addmm(eb, eb, q.T, beta=1.0 - r, alpha=r)
+            posterior = alpha * beta  # (B, S, K), rows sum to 1
+            counts.occupancy[s0:s0 + S] += posterior.sum(0)
+            counts.alt[s0:s0 + S] += torch.einsum("bs,bsk->sk", x[:, s0:s0 + S], posterior)
+            if s0 == 0:
+                counts.first[pop] += posterior[:, 0].sum(0)
+        counts.loglik += float(loglik.sum())
+        counts.n += B
+        return loglik
+
+    def _groups(self, rows: torch.Tensor, labels: torch.Tensor | None) -> list[tuple[int, torch.Tensor]]:
+        """Rows by population code, in batches of ``batch_size``: [(population, rows)]."""
+        out = []
+        bs = self.config.batch_size
+        pops = [0] if labels is None else sorted(set(labels[rows].tolist()))
+        for p in pops:
+            mine = rows if labels is None else rows[labels[rows] == p]
+            out.extend((p, mine[i:i + bs]) for i in range(0, mine.numel(), bs))
+        return out
+
+    def _expected_counts(self, rows: torch.Tensor) -> _Counts:
+        c = self.config
+        counts = _Counts(self.start.shape[0], self.n_sites, c.n_states, self.n_blocks, self.device)
+        for pop, part in self._groups(rows, self._labels):
+            self._estep(self._x[part].float(), pop, counts)
+        return counts
+
+    # ---------------------------------------------------------------- M-step
+    def _maximise(self, counts: _Counts) -> None:
+        c = self.config
+        K = c.n_states
+        f = self._state["frequency"].double()  # (L,)
+        if self.n_sites > 1:
+            n = float(counts.n)
+            self.jump = ((counts.jumps + 1.0) / (n + 2.0)).clamp(_EPS, 1 - _EPS).float()
+        pooled = counts.jump_rows.sum(0) + c.transition_prior / K  # (B, K, K)
+        pooled = pooled / pooled.sum(-1, keepdim=True).clamp_min(1e-300)
+        first = counts.first.sum(0) + 1.0 / K
+        first = first / first.sum()
+        if counts.jump_rows.shape[0] > 1:
+            rows = counts.jump_rows + c.population_prior * pooled.unsqueeze(0)
+            self.jump_matrix = (rows / rows.sum(-1, keepdim=True).clamp_min(1e-300)).float()
+            start = counts.first + c.population_prior * first.unsqueeze(0)
+            self.start = (start / start.sum(-1, keepdim=True)).float()
+        else:
+            self.jump_matrix = pooled.unsqueeze(0).float()
+            self.start = first.unsqueeze(0).float()
+        a = c.emission_prior
+        theta = (counts.alt + a * f.unsqueeze(1)) / (counts.occupancy + a).clamp_min(1e-300)
+        self.emission = theta.clamp(_EPS, 1 - _EPS).float()
+
+    # ---------------------------------------------------------------- hooks
+    def _initialise(self, x: torch.Tensor, seed: int, labels: torch.Tensor | None) -> None:
+        c = self.config
+        generator = self._new_generator(seed)
+        n = x.shape[0]
+        # validation individuals: both haplotypes of an individual (consecutive rows) on one side
+        n_groups = (n + 1) // 2
+        order = torch.randperm(n_groups, generator=generator, device=self.device)
+        n_val = int(round(n_groups * c.validation_fraction)) if c.validation_fraction > 0 else 0
+        n_val = min(n_val, n_groups - 1)
+        group = torch.arange(n, device=self.device) // 2
+        is_val = torch.zeros(n_groups, dtype=torch.bool, device=self.device)
+        is_val[order[:n_val]] = True
+        val_rows = torch.nonzero(is_val[group]).flatten()
+        train_rows = torch.nonzero(~is_val[group]).flatten()
+        train = x[train_rows]
+        m = train.shape[0]
+        freq = ((train.sum(0) + 0.5) / (m + 1.0)).clamp(_EPS, 1 - _EPS)  # (L,)
+        self._x = x
+        self._labels = labels
+        self._generator = generator
+        self._state = {
+            "train_rows": train_rows,
+            "val_rows": val_rows,
+            "frequency": freq,
+            "best_val": -math.inf,
+            "best_epoch": -1,
+            "bad_epochs": 0,
+            "best": None,
+        }
+        # initial clusters: k-means of (a subset of) the training haplotypes, then one M-step
+        # from the hard assignments, with sticky transitions
+        pick = train_rows
+        if m > c.init_haplotypes:
+            pick = train_rows[torch.randperm(m, generator=generator, device=self.device)[: c.init_haplotypes]]
+        assign = self._kmeans_states(x[pick].cpu().numpy().astype(np.float32), seed)  # (n_pick, L) int
+        K, L = c.n_states, self.n_sites
+        states = torch.from_numpy(assign).to(self.device)  # (n, L)
+        xs = x[pick].double()
+        occupancy = torch.zeros(L, K, dtype=torch.float64, device=self.device)
+        occupancy.scatter_add_(1, states.T, torch.ones_like(xs.T))
+        alt = torch.zeros(L, K, dtype=torch.float64, device=self.device)
+        alt.scatter_add_(1, states.T, xs.T)
+        a = max(c.emission_prior, 1.0)
+        self.emission = ((alt + a * freq.double().unsqueeze(1)) / (occupancy + a)).clamp(_EPS, 1 - _EPS).float()
+        # start: the clusters' shares at the first site (by population); transitions: a jump in
+        # every other interval, back to the same cluster 4 times out of 5 (EM finds the real ones)
+        P = self.start.shape[0]
+        codes = None if labels is None else labels[pick]
+        first = torch.zeros(P, K, dtype=torch.float64, device=self.device)
+        for p in range(P):
+            mine = states[:, 0] if codes is None else states[codes == p, 0]
+            first[p] = torch.bincount(mine, minlength=K).double() + 1.0
+        self.start = (first / first.sum(1, keepdim=True)).float()
+        sticky = torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device)
+        self.jump_matrix = (sticky / sticky.sum(1, keepdim=True)).expand(P, self.n_blocks, K, K).clone()
+        self.jump = torch.full((max(L - 1, 0),), 0.5, device=self.device)
+
+    def _kmeans_states(self, x: np.ndarray, seed: int) -> np.ndarray:
+        """Cluster of every haplotype at every site, (n, L) int, from k-means (whole haplotypes,
+        or windows of ``init_window`` sites clustered one by one)."""
+        from sklearn.cluster import KMeans
+
+        c = self.config
+        n, L = x.shape
+        K = min(c.n_states, n)
+        window = L if c.init_window == 0 else c.init_window
+        out = np.empty((n, L), dtype=np.int64)
+        for w0 in range(0, L, window):
+            part = x[:, w0:w0 + window]
+            distinct = np.unique(part, axis=0).shape[0]
+            k = max(1, min(K, distinct))
+            labels = KMeans(k, n_init=1, random_state=seed + w0, max_iter=50).fit_predict(part)
+            out[:, w0:w0 + window] = labels[:, None]
+        return out
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        counts = self._expected_counts(self._state["train_rows"])
+        self._maximise(counts)
+        losses = {"nll_train": -counts.loglik / max(counts.n, 1) / self.n_sites}
+        val_rows = self._state["val_rows"]
+        if val_rows.numel():
+            val = self._mean_loglik(val_rows)
+            losses["nll_val"] = -val / self.n_sites
+            if val > self._state["best_val"] + 1e-6:
+                self._state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0, best=self._snapshot())
+            else:
+                self._state["bad_epochs"] += 1
+            losses["best_epoch"] = float(self._state["best_epoch"])
+        return losses
+
+    def _mean_loglik(self, rows: torch.Tensor) -> float:
+        total = 0.0
+        for pop, part in self._groups(rows, self._labels):
+            total += float(self._estep(self._x[part].float(), pop, None).sum())
+        return total / max(rows.numel(), 1)
+
+    def _snapshot(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self._weights().items()}
+
+    def _converged(self) -> bool:
+        val_rows = self._state.get("val_rows")
+        return bool(val_rows is not None and val_rows.numel() and self._state["bad_epochs"] >= self.config.patience)
+
+    def _finish(self) -> None:
+        best = self._state.get("best")
+        if best is not None:
+            self._set_weights(best)
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        return {
+            "start": self.start,
+            "jump": self.jump,
+            "jump_matrix": self.jump_matrix,
+            "emission": self.emission,
+        }
+
+    def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        for key in ("start", "jump", "jump_matrix", "emission"):
+            setattr(self, key, weights[key].to(device=self.device, dtype=torch.float32).clone())
+
+    def _training_state(self) -> dict[str, Any]:
+        st = self._state
+        return {
+            "generator": self._generator.get_state(),
+            "train_rows": st["train_rows"].cpu(),
+            "val_rows": st["val_rows"].cpu(),
+            "frequency": st["frequency"].cpu(),
+            "best_val": float(st["best_val"]),
+            "best_epoch": int(st["best_epoch"]),
+            "bad_epochs": int(st["bad_epochs"]),
+            "best": None if st["best"] is None else {k: v.cpu() for k, v in st["best"].items()},
+        }
+
+    def _restore_training_state(
+        self, state: dict[str, Any], x: torch.Tensor, seed: int, labels: torch.Tensor | None
+    ) -> None:
+        self._generator = self._restore_generator(state["generator"], seed)
+        self._x = x
+        self._labels = labels
+        best = state.get("best")
+        self._state = {
+            "train_rows": state["train_rows"].to(self.device),
+            "val_rows": state["val_rows"].to(self.device),
+            "frequency": state["frequency"].to(self.device),
+            "best_val": float(state["best_val"]),
+            "best_epoch": int(state["best_epoch"]),
+            "bad_epochs": int(state["bad_epochs"]),
+            "best": None if best is None else {k: v.to(self.device) for k, v in best.items()},
+        }
+
+    def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        x = x.float()
+        n = x.shape[0]
+        bs = self.config.batch_size
+        out = torch.empty(n, dtype=torch.float64, device=self.device)
+        if labels is not None:
+            for p in sorted(set(labels.tolist())):
+                rows = torch.nonzero(labels == p).flatten()
+                for i in range(0, rows.numel(), bs):
+                    part = rows[i:i + bs]
+                    out[part] = self._estep(x[part], p, None)
+            return out
+        P = self.start.shape[0]
+        if P == 1:
+            for i in range(0, n, bs):
+                out[i:i + bs] = self._estep(x[i:i + bs], 0, None)
+            return out
+        counts = torch.tensor(self.population_counts, dtype=torch.float64, device=self.device)
+        log_share = torch.log(counts / counts.sum())
+        for i in range(0, n, bs):
+            per_pop = torch.stack([self._estep(x[i:i + bs], p, None) for p in range(P)], 1)  # (b, P)
+            out[i:i + bs] = torch.logsumexp(per_pop + log_share, dim=1)
+        return out
+
+    def _sample(
+        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        L = self.n_sites
+        out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
+        if n == 0:
+            return out
+        pops_all = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
+        start_cdf = self.start.double().cumsum(-1)  # (P, K)
+        jump_cdf = self.jump_matrix.double().cumsum(-1)  # (P, B, K, K)
+        K = self.config.n_states
+        for s in range(0, n, batch_size):
+            pops = pops_all[s:s + batch_size]
+            k = pops.numel()
+            u = torch.rand(k, 1, generator=generator, device=self.device, dtype=torch.float64)
+            z = torch.searchsorted(start_cdf[pops], u).squeeze(1).clamp_max(K - 1)  # (k,)
+            for l in range(L):
+                if l > 0:
+                    moved = torch.rand(k, generator=generator, device=self.device) < self.jump[l - 1]
+                    idx = torch.nonzero(moved).flatten()
+                    if idx.numel():
+                        cdf = jump_cdf[pops[idx], self._block_of(l - 1), z[idx]]  # (m, K)
+                        v = torch.rand(idx.numel(), 1, generator=generator, device=self.device, dtype=torch.float64)
+                        z[idx] = torch.searchsorted(cdf, v).squeeze(1).clamp_max(K - 1)
+                ul = torch.rand(k, generator=generator, device=self.device)
+                out[s:s + k, l] = (ul < self.emission[l, z]).to(torch.uint8)
+        return out

@@ -1,0 +1,176 @@
+"""The hmm family: its forward likelihood and EM statistics against enumeration of every hidden
+path, its sampler against its likelihood, EM's ascent, recovery of a known chain, and conditioning
+on population (the generic contract is in test_model_contract)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import haplogen.models.hmm as hmm_module
+from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
+
+
+def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0) -> HaplotypeHMM:
+    """A model with random (valid) parameters, no training."""
+    g = torch.Generator().manual_seed(seed)
+    m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites), n_sites)
+    m.fitted = True
+    m.start = torch.softmax(torch.randn(P, K, generator=g), 1)
+    m.jump = 0.1 + 0.8 * torch.rand(n_sites - 1, generator=g)
+    m.jump_matrix = torch.softmax(2 * torch.randn(P, m.n_blocks, K, K, generator=g), -1)
+    m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, generator=g)
+    return m
+
+
+def _transition(m: HaplotypeHMM, p: int, l: int) -> np.ndarray:
+    """The full K x K transition between site l and l + 1, by the definition."""
+    K = m.config.n_states
+    r = float(m.jump[l])
+    return (1 - r) * np.eye(K) + r * m.jump_matrix[p, l // m.config.block_sites].double().numpy()
+
+
+def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
+    """(path, joint probability p(h, path)) for every hidden path: the slow obvious way."""
+    K, L = m.config.n_states, m.n_sites
+    start = m.start[p].double().numpy()
+    th = m.emission.double().numpy()
+    for path in itertools.product(range(K), repeat=L):
+        prob = start[path[0]]
+        for l in range(L):
+            if l:
+                prob *= _transition(m, p, l - 1)[path[l - 1], path[l]]
+            prob *= th[l, path[l]] if h[l] else 1 - th[l, path[l]]
+        yield path, prob
+
+
+def _all_haplotypes(n_sites):
+    return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 2**29])
+def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes):
+    monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
+    m = _random_model()
+    hs = _all_haplotypes(m.n_sites)
+    fast = m._estep(torch.from_numpy(hs).float(), 0, None).numpy()
+    slow = np.array([math.log(sum(pr for _, pr in _paths(m, h, 0))) for h in hs])
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-5)
+    # a distribution: the 2^L haplotypes' probabilities sum to one
+    assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 2**29])
+def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes):
+    """The E-step's statistics against posteriors over every hidden path, with the segment
+    checkpoints both recomputed (keep_bytes 0) and kept."""
+    monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
+    m = _random_model(n_sites=5, K=2)
+    K, L = 2, m.n_sites
+    rng = np.random.default_rng(1)
+    hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
+    counts = _Counts(1, L, K, m.n_blocks, torch.device("cpu"))
+    m._estep(torch.from_numpy(hs).float(), 0, counts)
+    occupancy = np.zeros((L, K))
+    alt = np.zeros((L, K))
+    first = np.zeros(K)
+    jump_rows = np.zeros((m.n_blocks, K, K))
+    jumps = np.zeros(L - 1)
+    for h in hs:
+        paths = list(_paths(m, h, 0))
+        total = sum(pr for _, pr in paths)
+        for path, pr in paths:
+            w = pr / total
+            first[path[0]] += w
+            for l in range(L):
+                occupancy[l, path[l]] += w
+                alt[l, path[l]] += w * h[l]
+                if l:
+                    i, j = path[l - 1], path[l]
+                    r = float(m.jump[l - 1])
+                    q = m.jump_matrix[0, (l - 1) // m.config.block_sites].double().numpy()
+                    # the share of the i -> j move that is a jump (a stay, i == j, may be either)
+                    jumped = r * q[i, j] / _transition(m, 0, l - 1)[i, j]
+                    jump_rows[(l - 1) // m.config.block_sites, i, j] += w * jumped
+                    jumps[l - 1] += w * jumped
+    np.testing.assert_allclose(counts.occupancy.numpy(), occupancy, atol=1e-5)
+    np.testing.assert_allclose(counts.alt.numpy(), alt, atol=1e-5)
+    np.testing.assert_allclose(counts.first[0].numpy(), first, atol=1e-5)
+    np.testing.assert_allclose(counts.jump_rows[0].numpy(), jump_rows, atol=1e-5)
+    np.testing.assert_allclose(counts.jumps.numpy(), jumps, atol=1e-5)
+
+
+def test_sampler_draws_haplotypes_with_the_model_probabilities():
+    m = _random_model(n_sites=4, K=3, P=2)
+    m.populations, m.population_counts = ("A", "B"), (30, 10)
+    hs = _all_haplotypes(4)
+    codes = {tuple(h): i for i, h in enumerate(hs)}
+    n = 40_000
+    for pop in ("A", "B"):
+        x = m.sample(n, seed=5, labels=pop)
+        freq = np.bincount([codes[tuple(h)] for h in x], minlength=len(hs)) / n
+        expected = np.exp(m.log_likelihood(hs, labels=[pop] * len(hs)))
+        # total variation distance against the model's own probabilities
+        assert 0.5 * np.abs(freq - expected).sum() < 0.02
+    # the marginal sums over populations with their training shares
+    marginal = np.exp(m.log_likelihood(hs))
+    a, b = (np.exp(m.log_likelihood(hs, labels=[p] * len(hs))) for p in ("A", "B"))
+    np.testing.assert_allclose(marginal, 0.75 * a + 0.25 * b, rtol=1e-5)
+
+
+def _chain_data(n, L, seed, K=4):
+    """Haplotypes from a known sticky chain: long shared segments (strong LD along the region)."""
+    truth = _random_model(n_sites=L, K=K, block_sites=8, segment_sites=16, seed=seed)
+    truth.jump = torch.full((L - 1,), 0.05)
+    truth.emission = torch.where(torch.rand(L, K, generator=torch.Generator().manual_seed(seed)) < 0.5, 0.03, 0.97)
+    return truth, truth.sample(n, seed=seed + 1)
+
+
+def test_em_climbs_and_recovers_a_known_chain():
+    truth, x = _chain_data(600, 40, seed=2)
+    _, held = truth.sample(400, seed=9), None
+    held = truth.sample(400, seed=9)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, block_sites=8, epochs=25, patience=25,
+                                            validation_fraction=0.1, batch_size=256), 40)
+    train_nll = []
+    model.fit(x, seed=0, progress=lambda p: train_nll.append(p.losses["nll_train"]))
+    # EM with conjugate priors climbs (small slack for the priors and float32)
+    assert all(b <= a + 1e-4 for a, b in zip(train_nll, train_nll[1:]))
+    fitted = model.log_likelihood(held).mean()
+    best = truth.log_likelihood(held).mean()
+    independent = float(np.sum(np.log(np.where(held == 1, x.mean(0), 1 - x.mean(0))), 1).mean())
+    # most of the way from independent sites to the true model (within 1 nat per haplotype)
+    assert fitted > independent + 0.8 * (best - independent)
+    assert fitted > best - 1.0
+
+
+def test_population_labels_give_each_population_its_own_haplotypes():
+    rng = np.random.default_rng(0)
+    L = 12
+    a = (rng.random((200, L)) < 0.15).astype(np.uint8)
+    b = (rng.random((200, L)) < 0.85).astype(np.uint8)
+    x = np.vstack([a, b])
+    labels = np.array(["A"] * 200 + ["B"] * 200)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, block_sites=4, epochs=10, batch_size=64), L)
+    model.fit(x, seed=1, labels=labels)
+    assert model.sample(500, seed=2, labels="A").mean() < 0.3
+    assert model.sample(500, seed=2, labels="B").mean() > 0.7
+    # the conditional likelihood prefers the right population
+    ll_a = model.log_likelihood(a[:20], labels=["A"] * 20)
+    ll_b = model.log_likelihood(a[:20], labels=["B"] * 20)
+    assert np.all(ll_a > ll_b)
+
+
+def test_early_stopping_releases_the_best_validation_iteration():
+    truth, x = _chain_data(300, 20, seed=4)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=6, epochs=40, patience=2, batch_size=128), 20)
+    summary = model.fit(x, seed=0)
+    best = model._state["best_epoch"]
+    assert summary.stopped_by == "early_stopping"
+    assert summary.epochs_run == best + 2
+    rows = model._state["val_rows"]
+    assert model._mean_loglik(rows) == pytest.approx(model._state["best_val"], abs=1e-6)
