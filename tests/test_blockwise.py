@@ -178,6 +178,25 @@ def test_ld_statistic_uses_all_pairs_when_small_and_the_window_when_large(sets, 
     assert json.loads(paths["metrics"].read_text())["provenance"]["parameters"]["ld_pairs"] == "window"
 
 
+def test_audit_nearest_search_in_blocks_of_rows_and_sites_equals_the_full_matrix():
+    rng = np.random.default_rng(2)
+    a = (rng.random((37, 101)) < 0.3).astype(np.uint8)
+    b = (rng.random((53, 101)) < 0.3).astype(np.uint8)
+    b[10] = b[3]
+    a[0] = b[3]  # a tie across blocks: the first row wins
+    full = mem_distance.hamming_distances(a, b)
+    query = np.arange(20)
+    own = mem_distance.hamming_distances(b[query], b).astype(float)
+    own[query, query] = np.inf
+    for rows, sites in ((5, 7), (1024, 8192), (1, 1), (16, 50)):
+        dist, index = nearest_with_index(a, b, block_size=rows, block_sites=sites)
+        assert np.array_equal(dist, full.min(axis=1)) and np.array_equal(index, full.argmin(axis=1))
+        dist, index = nearest_with_index(b[query], b, self_index=query, block_size=rows, block_sites=sites)
+        assert np.array_equal(dist, own.min(axis=1)) and np.array_equal(index, own.argmin(axis=1))
+    with pytest.raises(InputError, match="at least 1 reference haplotype, found 0"):
+        nearest_with_index(a, b[:0])
+
+
 # ---------------------------------------------------------------------------- block-wise = in memory
 def test_blockwise_allele_frequencies_and_copies_equal_in_memory(sets, engine):
     real, syn = sets["real"].matrix, sets["syn"].matrix

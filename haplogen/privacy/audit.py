@@ -197,8 +197,15 @@ def nearest_with_index(
     *,
     self_index: np.ndarray | None = None,
     block_size: int = 1024,
+    block_sites: int = 8192,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance to, and index of, each row's nearest neighbour in another set.
+
+    Blocks of ``block_size`` query rows against blocks of ``block_size`` reference rows; the
+    products ``a·b`` of each pair of blocks are summed over blocks of ``block_sites`` sites, so
+    neither set is ever converted to float whole and memory does not grow with the number of
+    haplotypes or of sites. Hamming distances are ``|a| + |b| - 2 a·b``, exact in float32
+    below 2^24 sites (see :mod:`haplogen.metrics.distance`).
 
     Parameters
     ----------
@@ -209,7 +216,10 @@ def nearest_with_index(
     self_index : ndarray of int, shape (n_a,), optional
         Row of ``b`` that is the query itself, excluded from its search (leave one out).
     block_size
-        Query rows per block; memory is ``block_size * n_b`` int32.
+        Query rows, and reference rows, per block; memory is ``block_size² * 4`` bytes of
+        distances plus ``2 * block_size * block_sites * 4`` bytes of float blocks.
+    block_sites
+        Sites per block of the products.
 
     Returns
     -------
@@ -218,18 +228,38 @@ def nearest_with_index(
     index : ndarray of int64, shape (n_a,)
         Row of ``b`` at that distance (the first one on ties).
     """
-    n_a = a.shape[0]
-    distance = np.empty(n_a, dtype=np.int32)
-    index = np.empty(n_a, dtype=np.int64)
+    if block_size < 1 or block_sites < 1:
+        raise InputError(f"block_size and block_sites must be at least 1, found {block_size} and {block_sites}")
+    n_a, n_b, m = a.shape[0], b.shape[0], a.shape[1]
+    if n_b == 0:
+        raise InputError("a nearest-neighbour search needs at least 1 reference haplotype, found 0; pass a larger set")
+    dtype = np.float32 if m < 2**24 else np.float64
+    count_a = a.sum(axis=1, dtype=np.int64).astype(dtype)
+    count_b = b.sum(axis=1, dtype=np.int64).astype(dtype)
+    distance = np.full(n_a, np.inf, dtype=dtype)
+    index = np.zeros(n_a, dtype=np.int64)
     for start in range(0, n_a, block_size):
         stop = min(start + block_size, n_a)
-        d = hamming_distances(a[start:stop], b)  # (block, n_b)
-        if self_index is not None:
-            d = d.copy()
-            d[np.arange(stop - start), self_index[start:stop]] = np.iinfo(np.int32).max
-        index[start:stop] = d.argmin(axis=1)
-        distance[start:stop] = d[np.arange(stop - start), index[start:stop]]
-    return distance, index
+        best = distance[start:stop]  # a view: updated in place
+        where = index[start:stop]
+        for ref in range(0, n_b, block_size):
+            end = min(ref + block_size, n_b)
+            dot = np.zeros((stop - start, end - ref), dtype=dtype)  # (block, block) shared 1s
+            for c in range(0, m, block_sites):
+                dot += a[start:stop, c : c + block_sites].astype(dtype) @ b[ref:end, c : c + block_sites].astype(dtype).T
+            d = (count_a[start:stop, None] - dot) + (count_b[None, ref:end] - dot)
+            if self_index is not None:
+                own = self_index[start:stop] - ref
+                inside = (own >= 0) & (own < end - ref)
+                d[np.flatnonzero(inside), own[inside]] = np.inf
+            k = d.argmin(axis=1)  # the first row of this block at its minimum
+            nearest = d[np.arange(stop - start), k]
+            closer = nearest < best  # strictly: an earlier block keeps a tie
+            best[closer] = nearest[closer]
+            where[closer] = ref + k[closer]
+    # a query whose only reference is itself has no neighbour: the largest int32, as before
+    distance = np.where(np.isfinite(distance), distance, np.iinfo(np.int32).max)
+    return np.rint(distance).astype(np.int32), index
 
 
 def _row_keys(x: np.ndarray) -> list[bytes]:
