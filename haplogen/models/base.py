@@ -160,6 +160,9 @@ class GenerativeModel(abc.ABC):
     conditional: ClassVar[bool] = False
     #: whether the family computes the exact likelihood of a haplotype (:meth:`log_likelihood`)
     tractable: ClassVar[bool] = False
+    #: the dtype of the training matrix handed to ``_initialise``: float32, or uint8 for a family
+    #: that converts its batches itself (a quarter of the memory on long sequences)
+    data_dtype: ClassVar[torch.dtype] = torch.float32
 
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
@@ -481,7 +484,7 @@ class GenerativeModel(abc.ABC):
                 self._rebuild_for(populations)
             self.population_counts = tuple(int(c) for c in counts)
         fingerprint = data_fingerprint(x, None if names is None else list(names))
-        xt = torch.from_numpy(x).to(device=self.device, dtype=torch.float32)  # (N, n_sites)
+        xt = torch.from_numpy(x).to(device=self.device, dtype=self.data_dtype)  # (N, n_sites)
         codes = None if names is None else self._encode(names)  # (N,) int64
 
         start_epoch = 0

@@ -134,6 +134,8 @@ class HaplotypeHMM(GenerativeModel):
     Config = HaplotypeHMMConfig
     conditional = True
     tractable = True
+    # the training matrix stays 0/1 bytes; E-step batches are converted as they are used
+    data_dtype = torch.uint8
 
     def __init__(self, config: HaplotypeHMMConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
@@ -292,9 +294,11 @@ class HaplotypeHMM(GenerativeModel):
         is_val[order[:n_val]] = True
         val_rows = torch.nonzero(is_val[group]).flatten()
         train_rows = torch.nonzero(~is_val[group]).flatten()
-        train = x[train_rows]
-        m = train.shape[0]
-        freq = ((train.sum(0) + 0.5) / (m + 1.0)).clamp(_EPS, 1 - _EPS)  # (L,)
+        m = train_rows.numel()
+        alt_count = torch.zeros(self.n_sites, dtype=torch.float64, device=self.device)
+        for i in range(0, m, c.batch_size):  # in batches: no float copy of the whole matrix
+            alt_count += x[train_rows[i:i + c.batch_size]].double().sum(0)
+        freq = ((alt_count + 0.5) / (m + 1.0)).clamp(_EPS, 1 - _EPS)  # (L,)
         self._x = x
         self._labels = labels
         self._generator = generator
