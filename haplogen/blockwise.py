@@ -153,6 +153,13 @@ class Blockwise:
         return da.block([[da.from_delayed(next(futures), shape=p.shape, dtype=p.dtype) for p in row]
                          for row in pieces])
 
+    def share(self, value: Any) -> Any:
+        """``value`` (index arrays, ...) as an argument of many tasks: sent to the cluster once."""
+        dask, _ = _dask()
+        if self.client is not None:
+            return self.client.scatter(value, broadcast=True, hash=False)
+        return dask.delayed(value)
+
     def compute(self, *values: Any) -> tuple:
         """Compute dask collections (arrays, delayed values) on this engine's scheduler."""
         dask, _ = _dask()
@@ -282,7 +289,7 @@ def _row_block_sum(x: Any, func: Callable[..., Any], engine: Blockwise, *args: A
     """``sum over blocks of rows of func(rows as ndarray, *args)``, one block of about chunk_bytes at a time."""
     dask, _ = _dask()
     step = engine.rows_per_block(x.shape[1])
-    delayed_args = [dask.delayed(a) if isinstance(a, np.ndarray) else a for a in args]
+    delayed_args = [engine.share(a) if isinstance(a, np.ndarray) else a for a in args]
     f = dask.delayed(func, pure=True)
     parts = [f(x[r : r + step], *delayed_args) for r in range(0, x.shape[0], step)]
     (out,) = engine.compute(_tree_sum(parts))
@@ -570,7 +577,7 @@ def pairwise_distance_comparison(real: Any, syn: Any, *, max_pairs: int = 500_00
         "syn": ("bb", _within_pairs(ns, max_pairs, rng)),
         "between": ("ab", _between_pairs(nr, ns, max_pairs, rng)),
     }
-    pairs = dask.delayed([(kind, (i, j)) for kind, (i, j, _) in drawn.values()])
+    pairs = engine.share([(kind, (i, j)) for kind, (i, j, _) in drawn.values()])
     step = engine.cols_per_block(max(nr, ns))
     step = max(8, step - step % 8)
     partial = dask.delayed(_pair_partials, pure=True)
