@@ -366,6 +366,25 @@ def test_cli_evaluate_blockwise_on_a_local_cluster(sets, tmp_path, capsys):
     assert any("block by block on Dask arrays" in n for n in dask["notes"])
 
 
+def test_evaluate_files_on_an_existing_cluster_by_its_address(sets, tmp_path):
+    from distributed import LocalCluster
+
+    from haplogen.api import evaluate_files
+    from haplogen.io import write_vcf
+
+    write_vcf(sets["real"], tmp_path / "real.vcf.gz")
+    write_vcf(sets["syn"], tmp_path / "syn.vcf.gz")
+    kept = ["allele_frequency", "ld", "aats"]
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
+        ev, _ = evaluate_files(tmp_path / "real.vcf.gz", [tmp_path / "syn.vcf.gz"], tmp_path / "remote",
+                               statistics=kept, aats_repeats=1, scheduler=cluster.scheduler_address)
+    assert ev.provenance["parameters"]["blockwise"] == f"the Dask scheduler at {cluster.scheduler_address}"
+    local, _ = evaluate_files(tmp_path / "real.vcf.gz", [tmp_path / "syn.vcf.gz"], tmp_path / "local",
+                              statistics=kept, aats_repeats=1)
+    assert local.provenance["parameters"]["blockwise"] is None  # 300 sites: in memory unless asked
+    assert ev.metrics == local.metrics
+
+
 def test_cli_refuses_an_unreachable_scheduler_in_one_line(sets, tmp_path, capsys):
     from haplogen.cli import main
     from haplogen.io import write_vcf
