@@ -230,7 +230,9 @@ def open_blockwise(
         Threads of each local worker.
     memory_limit
         Memory of each local worker (``"4GB"``, bytes, ``"auto"``: the machine's memory shared
-        out, None: no limit); a worker spills to disk near it.
+        out, None: no limit); a worker spills to disk near it, and pauses beyond 80%. Thread
+        workers share this process, whose memory holds the in-memory sets themselves, so
+        ``"auto"`` sets no limit for them (a limit could pause them for the client's data).
     processes
         Local workers as processes (each reads its blocks itself: right for store-backed
         sets) instead of threads of this process (right for in-memory sets, which are then
@@ -260,6 +262,8 @@ def open_blockwise(
             client.close()
         return
     workers = n_workers or _cores()
+    if not processes and memory_limit == "auto":
+        memory_limit = None
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
         memory_limit=memory_limit, dashboard_address=":0", silence_logs=logging.ERROR,

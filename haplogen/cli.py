@@ -518,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "local cluster")
     p.add_argument("--workers", type=_positive_int, help="workers of the local Dask cluster (default: one per core)")
     p.add_argument("--memory-limit", default="auto",
-                   help="memory of each local Dask worker, e.g. 4GB (default: the machine's memory shared out)")
+                   help="memory of each local Dask worker, e.g. 4GB, beyond which it spills to disk (default 'auto': "
+                   "none for the local cluster's thread workers, which share this process and its data)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report (refused otherwise)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed of the subsampling")
     _add_read_options(p)
