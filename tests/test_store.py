@@ -262,6 +262,13 @@ def test_haplotype_batches_cover_every_row_once(simulated):
     np.testing.assert_array_equal(shuffled, np.concatenate(list(s.iter_haplotype_batches(250, seed=4))))
     with pytest.raises(InputError, match="positive"):
         next(s.iter_haplotype_batches(0))
+    # chunk_local: sample chunks (80 rows, 40 in the last) in a shuffled order, rows shuffled inside
+    local = list(s.iter_haplotype_batches(80, seed=4, chunk_local=True))
+    flat = np.concatenate(local)
+    assert sorted(flat.tolist()) == list(range(600))
+    assert all(len(set((b // 80).tolist())) <= 2 for b in local)
+    assert not np.array_equal(flat, np.arange(600))
+    np.testing.assert_array_equal(flat, np.concatenate(list(s.iter_haplotype_batches(80, seed=4, chunk_local=True))))
 
 
 def _corrupt_chunks(store: Path, keep) -> int:
@@ -466,3 +473,11 @@ def test_cli_import_warns_when_the_defaults_cannot_read_it(unusual, tmp_path, ca
     assert "record 2 (1:121): haploid genotype 1 of sample S14; pass --haploid as-haplotype" in err
     assert main(["import", str(tmp_path / "nothing.vcf"), "-o", str(tmp_path / "n.vcz")]) == 2
     assert "haplogen: error: cannot read" in capsys.readouterr().err
+
+
+def test_import_help_shows_an_example(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out and "haplogen import data.vcf.gz -o data.vcz" in out and "--samples-chunk-size" in out
