@@ -1550,8 +1550,8 @@ def audit_release(
 
 #: output formats of generate, from the name: VCF, the founding paper's hapt, a VCF Zarr store
 STORE_OUTPUT_SUFFIXES = (".vcz", ".zarr")
-#: bytes of alleles read back from the spill file per block of sites when writing the output
-WRITE_BLOCK_BYTES = 1 << 26
+#: bytes of VCF genotype text built per block of sites when writing the output (the arrays of a block take about 4 times this)
+WRITE_BLOCK_BYTES = 1 << 24
 
 
 def _output_format(output: str | os.PathLike, format: str | None) -> str:
