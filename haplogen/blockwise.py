@@ -401,6 +401,8 @@ def ld_window_comparison(
 
     dask, da = _dask()
     engine = _engine(engine)
+    if real_name in syns:
+        raise InputError(f"a synthetic set is named {real_name!r}, the name of the real set; rename one of them")
     real = engine.array(real)
     arrays = {name: engine.array(x) for name, x in syns.items()}
     for x in arrays.values():

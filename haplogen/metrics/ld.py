@@ -587,6 +587,7 @@ def ld_window_comparison(
     n_bins: int = 20,
     block_size: int = 512,
     row_chunk: int = 16_384,
+    real_name: str = "real",
 ) -> dict[str, Any]:
     """LD r and LD decay over the pairs of sites within a window, block by block.
 
@@ -616,6 +617,8 @@ def ld_window_comparison(
         of counts, plus ``row_chunk * (block_size + window_sites) * 4`` bytes of columns).
     row_chunk
         Haplotypes per chunk of the products.
+    real_name
+        Key of the real set's decay in the result (with a dict of synthetic sets).
 
     Returns
     -------
@@ -626,6 +629,8 @@ def ld_window_comparison(
         name: decay}), ``window_sites``, ``window_bp``.
     """
     single = not isinstance(syns, dict)
+    if not single and real_name in syns:
+        raise InputError(f"a synthetic set is named {real_name!r}, the name of the real set; rename one of them")
     named = {"synthetic": syns} if single else dict(syns)
     real = as_haplotype_matrix(real, "real")
     sets = {}
@@ -653,7 +658,7 @@ def ld_window_comparison(
             [_block_counts(x, a, e, stop, row_chunk) for x in sets.values()],
         ))
     merged = merge_window_summaries(summaries, len(sets), n_bins)
-    return window_result(merged, list(sets), edges, window_sites, window_bp, single)
+    return window_result(merged, list(sets), edges, window_sites, window_bp, single, real_name)
 
 
 def window_result(

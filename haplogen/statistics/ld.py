@@ -1,4 +1,13 @@
-"""Linkage disequilibrium: r² over all pairs of sites, on a window for the heatmap, and its decay."""
+"""Linkage disequilibrium: r² over pairs of sites, on a window for the heatmap, and its decay.
+
+LD r is measured over all pairs of sites up to :data:`ALL_PAIRS_MAX_SITES` sites (the
+established figure of the reports and benchmarks, quadratic in the sites), and over the pairs
+within ``pair_window`` sites of each other beyond (linear in the sites; LD lives there); the
+provenance (``ld_pairs``) and a note say which. The windowed figure is computed in both cases
+and given in a note, so that sets of any size can be compared on it. With a block-wise engine
+(:mod:`haplogen.blockwise`) the windowed pairs, the decay and the heatmap are computed on Dask
+arrays.
+"""
 
 from __future__ import annotations
 
@@ -129,8 +138,7 @@ def compute(ctx: EvaluationContext) -> Measurement:
             window_sites=pair_window, real_name=real_name, engine=engine)
     else:
         windowed = ld_window_comparison(real.matrix, {name: h.matrix for name, h in ctx.synthetic.items()},
-                                        chrom, position, window_sites=pair_window)
-        windowed["decay"] = {(real_name if k == "real" else k): v for k, v in windowed["decay"].items()}
+                                        chrom, position, window_sites=pair_window, real_name=real_name)
 
     notes = []
     if mode == "all":
