@@ -390,12 +390,47 @@ def train(
         When a file of the model directory cannot be written (its name and the reason).
     """
     from .models import MODELS
+    from .models import distributed as dist
+
+    if dist.launched():
+        # one of several processes started by torchrun: join their group for the whole run
+        device = make_config(model, dict(overrides or {})).device
+        with dist.process_group(device):
+            return _train(h, model=model, out_dir=out_dir, seed=seed, overrides=overrides, epochs=epochs,
+                          time_budget_s=time_budget_s, resume=resume, overwrite=overwrite, threads=threads,
+                          checkpoint_every_s=checkpoint_every_s, progress=progress, command=command)
+    return _train(h, model=model, out_dir=out_dir, seed=seed, overrides=overrides, epochs=epochs,
+                  time_budget_s=time_budget_s, resume=resume, overwrite=overwrite, threads=threads,
+                  checkpoint_every_s=checkpoint_every_s, progress=progress, command=command)
+
+
+def _train(
+    h: Haplotypes,
+    *,
+    model: str,
+    out_dir: str | os.PathLike,
+    seed: int | None,
+    overrides: Mapping[str, Any] | None,
+    epochs: int | None,
+    time_budget_s: float | None,
+    resume: bool,
+    overwrite: bool,
+    threads: int | None,
+    checkpoint_every_s: float,
+    progress: Callable[[Any], None] | None,
+    command: Sequence[str] | None,
+) -> dict[str, Any]:
+    """:func:`train` in this process (one of a torchrun group when one was joined)."""
+    from .models import MODELS
+    from .models import distributed as dist
     from .models.training import set_threads
 
+    rank, size = dist.world()
     out = Path(out_dir)
     final = out / MODEL_FILE
     checkpoint = out / CHECKPOINT_FILE
-    check_model_dir(out, resume=resume, overwrite=overwrite)
+    if rank == 0:
+        check_model_dir(out, resume=resume, overwrite=overwrite)
     if not (isinstance(checkpoint_every_s, (int, float)) and np.isfinite(checkpoint_every_s) and checkpoint_every_s >= 0):
         raise InputError(
             f"the checkpoint interval must be a finite number of seconds >= 0, found {checkpoint_every_s!r}"
@@ -424,6 +459,11 @@ def train(
         stored_config = {k: v for k, v in payload["config"].items() if k != "epochs"}
         resume_epoch = int(payload.get("training", {}).get("epoch", payload.get("epochs_trained", 0)))
     seed = resolve_seed(seed)
+    if size > 1:
+        # every process must start from the same seed: process 0's
+        seed = dist.broadcast_int(seed)
+        if threads is None:
+            threads = max(1, (os.cpu_count() or 1) // size)
     config = make_config(model, {**stored_config, **dict(overrides or {})})
     n_threads = set_threads(threads)
     parameters = {
@@ -444,6 +484,15 @@ def train(
     if fit_labels is not None:
         record["populations"] = population_record(h)
     extra = {"sites": h.sites.to_dict(), "provenance": record}
+    record["processes"] = size
+    if rank > 0:
+        # another process of a torchrun launch: the same training, and nothing written (process
+        # 0 writes the model directory, the checkpoints and the log)
+        instance = MODELS[model](config, h.n_sites)
+        summary = instance.fit(h.matrix, seed=seed, labels=fit_labels, epochs=epochs, time_budget_s=time_budget_s,
+                               checkpoint_path=checkpoint if resume else None, resume=resume, extra=extra)
+        record["training"] = dataclasses.asdict(summary)
+        return record
     out.mkdir(parents=True, exist_ok=True)
     with _writing(out), _exclusive(out):
         if resume:

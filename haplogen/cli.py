@@ -48,7 +48,9 @@ def _silence(stream_name: str) -> None:
 
 
 def _say(message: str) -> None:
-    _emit(message, "stderr")
+    # under torchrun every process runs the command: only the first one talks
+    if os.environ.get("RANK", "0") in ("", "0"):
+        _emit(message, "stderr")
 
 
 def _warn(message: str) -> None:

@@ -65,6 +65,7 @@ import torch
 
 from ..errors import InputError, ModelError
 from .config import ModelConfig
+from . import distributed as dist
 from .training import (
     TrainingDiverged,
     TrainingInterrupted,
@@ -163,6 +164,9 @@ class GenerativeModel(abc.ABC):
     #: the dtype of the training matrix handed to ``_initialise``: float32, or uint8 for a family
     #: that converts its batches itself (a quarter of the memory on long sequences)
     data_dtype: ClassVar[torch.dtype] = torch.float32
+    #: whether the family shares an epoch's work between the processes of a torchrun launch
+    #: (:mod:`haplogen.models.distributed`)
+    distributed: ClassVar[bool] = False
 
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
@@ -455,6 +459,11 @@ class GenerativeModel(abc.ABC):
             On Ctrl-C or SIGTERM (a KeyboardInterrupt); see its ``checkpoint_path``.
         """
         x = self._check_data(x)
+        if dist.world()[1] > 1 and not self.distributed:
+            raise InputError(
+                f"{self.name} trains in one process, but this is one of {dist.world()[1]} processes started by "
+                "torchrun; run it without torchrun, or use a family that trains on several (hmm)"
+            )
         seed = int(seed)
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral)):
             raise InputError(f"epochs must be a non-negative integer, found {epochs!r}")
@@ -520,6 +529,9 @@ class GenerativeModel(abc.ABC):
         def checkpoint() -> None:
             if checkpoint_path is None:
                 return
+            if not dist.is_writer():  # the processes of a torchrun launch hold the same weights
+                saved.update(epoch=self.epochs_trained, path=str(checkpoint_path))
+                return
             training = {
                 "epoch": self.epochs_trained,
                 "seed": seed,
@@ -554,10 +566,13 @@ class GenerativeModel(abc.ABC):
                     if self._converged() and self.epochs_trained < target:
                         stopped_by = "early_stopping"
                         break
-                    if time_budget_s is not None and elapsed >= time_budget_s and self.epochs_trained < target:
+                    # every process of a torchrun launch takes the same decisions (clocks and
+                    # signals differ between them)
+                    over_budget = time_budget_s is not None and elapsed >= time_budget_s
+                    if dist.agree(over_budget, self.device) and self.epochs_trained < target:
                         stopped_by = "time_budget"
                         break
-                    if stop["signal"] is not None and self.epochs_trained < target:
+                    if dist.agree(stop["signal"] is not None, self.device) and self.epochs_trained < target:
                         checkpoint()
                         raise TrainingInterrupted(self.epochs_trained, saved["path"])
                     if now - last_checkpoint >= checkpoint_every_s and self.epochs_trained < target:

@@ -49,6 +49,7 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 
+from . import distributed as dist
 from .base import GenerativeModel
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
 
@@ -136,6 +137,8 @@ class HaplotypeHMM(GenerativeModel):
     tractable = True
     # the training matrix stays 0/1 bytes; E-step batches are converted as they are used
     data_dtype = torch.uint8
+    # under torchrun the E-step's batches are shared out and the statistics summed
+    distributed = True
 
     def __init__(self, config: HaplotypeHMMConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
@@ -249,10 +252,15 @@ class HaplotypeHMM(GenerativeModel):
         return out
 
     def _expected_counts(self, rows: torch.Tensor) -> _Counts:
+        """The E-step over ``rows``; under torchrun each process takes its share of the batches
+        and the statistics are summed over the processes."""
         c = self.config
         counts = _Counts(self.start.shape[0], self.n_sites, c.n_states, self.n_blocks, self.device)
-        for pop, part in self._groups(rows, self._labels):
+        for pop, part in dist.my_share(self._groups(rows, self._labels)):
             self._estep(self._x[part].float(), pop, counts)
+        totals = torch.tensor([counts.loglik, float(counts.n)], dtype=torch.float64, device=self.device)
+        dist.all_sum([*counts.tensors(), totals])
+        counts.loglik, counts.n = float(totals[0]), int(round(float(totals[1])))
         return counts
 
     # ---------------------------------------------------------------- M-step
@@ -373,10 +381,11 @@ class HaplotypeHMM(GenerativeModel):
         return losses
 
     def _mean_loglik(self, rows: torch.Tensor) -> float:
-        total = 0.0
-        for pop, part in self._groups(rows, self._labels):
-            total += float(self._estep(self._x[part].float(), pop, None).sum())
-        return total / max(rows.numel(), 1)
+        total = torch.zeros(1, dtype=torch.float64, device=self.device)
+        for pop, part in dist.my_share(self._groups(rows, self._labels)):
+            total += self._estep(self._x[part].float(), pop, None).sum()
+        dist.all_sum([total])
+        return float(total) / max(rows.numel(), 1)
 
     def _snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self._weights().items()}
