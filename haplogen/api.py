@@ -346,12 +346,12 @@ def train(
     h : Haplotypes, shape (n_haplotypes, n_sites)
         The training data; its individuals and checksum are recorded
         (``record["training_data"]``, see :func:`training_data_record`). When it carries
-        population labels (``h.population``) and the family is conditional (``mixar``), the
+        population labels (``h.population``) and the family is conditional (``hmm``, ``mixar``), the
         model learns p(haplotype | population) from them, and the populations, their counts
         and super-populations are recorded (``record["populations"]``, see
         :func:`population_record`); other families do not use the labels.
     model
-        Model family (``rbm``, ``gan``, ``mixar``, ...).
+        Model family (``hmm``, ``mixar``, ``rbm``, ``gan``, ...).
     out_dir
         The model directory.
     seed
@@ -986,7 +986,7 @@ def assign_populations(
     if not getattr(model, "conditional", False):
         raise InputError(
             f"the {model.name} family is not conditional on population, so it cannot sample by population; "
-            "train a conditional family (--model mixar) with --labels TABLE, or leave out --population(s)"
+            "train a conditional family (--model hmm or mixar) with --labels TABLE, or leave out --population(s)"
         )
     if not known:
         raise InputError(
