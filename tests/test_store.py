@@ -418,6 +418,11 @@ def test_several_chromosomes_without_index(tmp_path):
     # a region of a store needs no index (the VCF reader needs one)
     assert read_store(store, ReadOptions(region="2")).sites.chrom.tolist() == ["2"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two.vcf", "two.vcz"]
+    bcf = tmp_path / "two.bcf"  # BCF, unindexed too
+    with pysam.VariantFile(str(vcf)) as reader, pysam.VariantFile(str(bcf), "wb", header=reader.header) as writer:
+        for record in reader:
+            writer.write(record)
+    assert_same(bcf, import_vcf(bcf, tmp_path / "two_bcf.vcz"), ReadOptions())
     vcf.write_text(vcf_text([rows[1], rows[0], rows[1][:1] + ["9"] + rows[1][2:]], ["S1", "S2"]))
     with pytest.raises(InputError, match="cannot index it .*sort it with `bcftools sort`"):
         import_vcf(vcf, tmp_path / "unsorted.vcz")
