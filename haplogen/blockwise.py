@@ -704,21 +704,102 @@ def three_point_comparison(real: Any, syn: Any, *, spacings: Sequence[int] = (1,
 
 
 # ---------------------------------------------------------------------------- nearest neighbours
-def _distance_matrix(a: Any, b: Any, engine: Blockwise) -> Any:
-    """Lazy Hamming distances (na, nb), float32, in blocks of rows x rows, summed over blocks of sites."""
-    _, da = _dask()
-    m = a.shape[1]
+def _block_nearest(
+    xa: np.ndarray, xb: np.ndarray, b0: int, own: np.ndarray | None, block_sites: int, want_cols: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Nearest rows between two blocks of haplotypes.
+
+    Parameters
+    ----------
+    xa : ndarray of uint8, shape (p, n_sites)
+        Query rows.
+    xb : ndarray of uint8, shape (q, n_sites)
+        Reference rows; the first is row ``b0`` of the reference set.
+    own : ndarray of int, shape (p,), optional
+        Each query's own row in the reference set, left out.
+    block_sites
+        Sites per product: the 0/1 blocks become float one block of sites at a time.
+    want_cols
+        Also return each reference row's nearest query distance.
+
+    Returns
+    -------
+    row_distance : float, shape (p,); row_index : int64, shape (p,) (the first on ties, as a
+    row of the reference set); col_distance : float, shape (q,), or None.
+    """
+    m = xa.shape[1]
     dtype = _F32 if m < 2**24 else np.float64
-    # square-ish blocks: q rows x w sites of float32 is about chunk_bytes
-    q = int(max(64, min(2048, np.sqrt(engine.chunk_bytes / 4))))
-    w = max(64, engine.chunk_bytes // (4 * q))
-    fa = a.rechunk((q, w)).astype(dtype)
-    fb = b.rechunk((q, w)).astype(dtype)
-    ca = fa.sum(axis=1)
-    cb = fb.sum(axis=1)
-    dot = fa @ fb.T
+    dot = np.zeros((xa.shape[0], xb.shape[0]), dtype=dtype)  # (p, q) sites where both carry 1
+    for c in range(0, m, block_sites):
+        dot += xa[:, c : c + block_sites].astype(dtype) @ xb[:, c : c + block_sites].astype(dtype).T
+    ca = xa.sum(axis=1, dtype=np.int64).astype(dtype)
+    cb = xb.sum(axis=1, dtype=np.int64).astype(dtype)
     # (|a| - a·b) + (|b| - a·b): each term exact below 2^24 sites
-    return (ca[:, None] - dot) + (cb[None, :] - dot)
+    d = (ca[:, None] - dot) + (cb[None, :] - dot)
+    if own is not None:
+        local = own - b0
+        inside = (local >= 0) & (local < xb.shape[0])
+        d[np.flatnonzero(inside), local[inside]] = np.inf
+    k = d.argmin(axis=1) if d.shape[1] else np.zeros(d.shape[0], dtype=np.int64)
+    row = d[np.arange(d.shape[0]), k] if d.shape[1] else np.full(d.shape[0], np.inf)
+    return row, k.astype(np.int64) + b0, (d.min(axis=0) if want_cols and d.shape[0] else None)
+
+
+def _merge_rows(left: tuple, right: tuple) -> tuple:
+    """Nearest of two reference blocks, ``left`` the earlier: it keeps a tie (the first row wins)."""
+    closer = right[0] < left[0]
+    return np.where(closer, right[0], left[0]), np.where(closer, right[1], left[1])
+
+
+def _tree(parts: list, combine: Callable[[Any, Any], Any]) -> Any:
+    """A balanced tree of delayed ``combine`` of neighbours, in order (left is always the earlier)."""
+    dask, _ = _dask()
+    f = dask.delayed(combine, pure=True)
+    while len(parts) > 1:
+        parts = [f(parts[k], parts[k + 1]) if k + 1 < len(parts) else parts[k] for k in range(0, len(parts), 2)]
+    return parts[0]
+
+
+def _nearest_blocks(a: Any, b: Any, self_index: np.ndarray | None, want_cols: bool,
+                    engine: Blockwise) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Blocks of query rows x blocks of reference rows, one task each; minima merged by trees.
+
+    A task holds two blocks of about :attr:`Blockwise.chunk_bytes` 0/1 data each (whole
+    haplotypes), float copies of one block of sites at a time and their (p, q) distances, so
+    its memory does not depend on the number of haplotypes.
+    """
+    dask, _ = _dask()
+    n_a, n_b, m = a.shape[0], b.shape[0], a.shape[1]
+    rows = int(min(max(engine.rows_per_block(m), 16), 4096))
+    block_sites = int(max(256, min(m, engine.chunk_bytes // (4 * rows)))) if m else 1
+    task = dask.delayed(_block_nearest, pure=True, nout=3)
+    starts_a, starts_b = range(0, n_a, rows), range(0, n_b, rows)
+    blocks_b = [b[j : j + rows] for j in starts_b]
+    row_parts, col_parts = [], [[] for _ in starts_b]
+    for i in starts_a:
+        block_a = a[i : i + rows]
+        own = None if self_index is None else engine.share(self_index[i : i + rows])
+        merged = []
+        for jj, j in enumerate(starts_b):
+            row_d, row_i, col_d = task(block_a, blocks_b[jj], j, own, block_sites, want_cols)
+            merged.append((row_d, row_i))
+            if want_cols:
+                col_parts[jj].append(col_d)
+        pair = dask.delayed(tuple)(merged[0]) if len(merged) == 1 else _tree(
+            [dask.delayed(tuple)(p) for p in merged], _merge_rows)
+        row_parts.append(pair)
+    cols = [_tree(parts, np.minimum) for parts in col_parts] if want_cols else []
+    results = engine.compute(*row_parts, *cols)
+    rows_out = results[: len(row_parts)]
+    distance = np.concatenate([r[0] for r in rows_out]) if rows_out else np.zeros(0)
+    index = np.concatenate([r[1] for r in rows_out]).astype(np.int64) if rows_out else np.zeros(0, np.int64)
+    col = np.concatenate(results[len(row_parts):]) if want_cols and cols else None
+    return distance, index, col
+
+
+def _as_int(distance: np.ndarray) -> np.ndarray:
+    # a query whose only reference is itself has no neighbour: the largest int32 (as in memory)
+    return np.rint(np.where(np.isfinite(distance), distance, np.iinfo(np.int32).max)).astype(np.int32)
 
 
 def nearest_neighbours(
@@ -729,7 +810,7 @@ def nearest_neighbours(
     return_index: bool = False,
     engine: Blockwise | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Hamming distance of each row of ``a`` to its nearest row of ``b``, blocks of rows x all rows.
+    """Hamming distance of each row of ``a`` to its nearest row of ``b``, blocks of rows x blocks of rows.
 
     Parameters
     ----------
@@ -747,7 +828,6 @@ def nearest_neighbours(
     distance : ndarray of int32, shape (na,)
     index : ndarray of int64, shape (na,), with ``return_index``
     """
-    _, da = _dask()
     engine = _engine(engine)
     a = engine.array(a)
     within = b is None
@@ -758,29 +838,20 @@ def nearest_neighbours(
                          f"found {a.shape[0]}; pass a larger set")
     if b.shape[0] < 1:
         raise InputError("a nearest-neighbour search needs at least 1 reference haplotypes, found 0; pass a larger set")
-    d = _distance_matrix(a, b, engine)
     if within:
         self_index = np.arange(a.shape[0])
     if self_index is not None:
         self_index = np.asarray(self_index, dtype=np.int64)
         if self_index.shape != (a.shape[0],):
             raise InputError(f"self_index must have one entry per query ({a.shape[0]}), found shape {self_index.shape}")
-        own = da.from_array(self_index, chunks=(d.chunks[0],))
-        column = da.arange(b.shape[0], chunks=(d.chunks[1],))
-        d = da.where(column[None, :] == own[:, None], np.inf, d)
-    if return_index:
-        index = d.argmin(axis=1)
-        dist, index = engine.compute(d.min(axis=1), index)
-        return np.rint(dist).astype(np.int32), np.asarray(index, dtype=np.int64)
-    (dist,) = engine.compute(d.min(axis=1))
-    return np.rint(dist).astype(np.int32)
+    distance, index, _ = _nearest_blocks(a, b, self_index, False, engine)
+    return (_as_int(distance), index) if return_index else _as_int(distance)
 
 
 def _nn_cross(a: Any, b: Any, engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-neighbour distances both ways (a to b, b to a) from one distance matrix."""
-    d = _distance_matrix(a, b, engine)
-    a_to_b, b_to_a = engine.compute(d.min(axis=1), d.min(axis=0))
-    return np.rint(a_to_b).astype(np.int32), np.rint(b_to_a).astype(np.int32)
+    """Nearest-neighbour distances both ways (a to b, b to a) from one pass over the blocks."""
+    a_to_b, _, b_to_a = _nearest_blocks(a, b, None, True, engine)
+    return _as_int(a_to_b), _as_int(b_to_a)
 
 
 def adversarial_accuracy(real: Any, syn: Any, *, n_repeats: int = 5, size: int | None = None, seed: int = 0,
