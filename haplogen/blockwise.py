@@ -13,8 +13,8 @@ whose size is set by :attr:`Blockwise.chunk_bytes`, never the whole matrix:
 * windowed LD and LD decay: blocks of sites ``[a, e)`` x ``[a, e + w)``, their 1-1 counts
   ``X_Iᵀ X_J`` summed over chunks of haplotypes (exactly
   :func:`~haplogen.metrics.ld.ld_window_comparison`);
-* PCA: a randomized SVD of the centred real set (:func:`dask.array.linalg.svd_compressed`),
-  projections by chunks of haplotypes (to the solver's accuracy);
+* PCA: a randomized SVD of the centred real set in passes over blocks of haplotypes
+  (:func:`randomized_pca`), projections by blocks of haplotypes (to the solver's accuracy);
 * pairwise distances: the same seeded pairs, each block of sites adding the popcounts of its
   packed pairs (exactly);
 * 3-point correlations: the same seeded triplets, the counts of 1-1-1, 1-1 and 1 summed over
@@ -55,6 +55,7 @@ __all__ = [
     "ld_window_comparison",
     "ld_r2_columns",
     "pca_comparison",
+    "randomized_pca",
     "pairwise_distance_comparison",
     "three_point_comparison",
     "nearest_neighbours",
@@ -458,6 +459,107 @@ def ld_r2_columns(x: Any, columns: Sequence[int] | np.ndarray, *, engine: Blockw
 
 
 # ---------------------------------------------------------------------------- PCA
+def _times(rows: np.ndarray, right: np.ndarray, block_sites: int) -> np.ndarray:
+    """``rows @ right`` (float64 result), the 0/1 rows made float one block of sites at a time."""
+    out = np.zeros((rows.shape[0], right.shape[1]), dtype=np.float64)
+    for c in range(0, rows.shape[1], block_sites):
+        out += rows[:, c : c + block_sites].astype(_F32) @ right[c : c + block_sites]
+    return out
+
+
+def _transpose_times(rows: np.ndarray, start: int, left: np.ndarray, block_sites: int) -> np.ndarray:
+    """``rowsᵀ @ left[start:start + len(rows)]`` (float64, shape (n_sites, l)), by blocks of sites."""
+    part = left[start : start + rows.shape[0]].astype(_F32)
+    out = np.empty((rows.shape[1], left.shape[1]), dtype=np.float64)
+    for c in range(0, rows.shape[1], block_sites):
+        out[c : c + block_sites] = rows[:, c : c + block_sites].astype(_F32).T @ part
+    return out
+
+
+def _row_passes(x: Any, engine: Blockwise) -> tuple[int, int, Any]:
+    """Rows per block, sites per float block, and the blocks of rows of ``x`` (one task each)."""
+    m = x.shape[1]
+    step = engine.rows_per_block(m)
+    block_sites = int(max(64, engine.chunk_bytes // (4 * step)))
+    return step, block_sites, [(r, x[r : r + step]) for r in range(0, x.shape[0], step)]
+
+
+def _x_times(x: Any, right: np.ndarray, engine: Blockwise) -> np.ndarray:
+    """``X @ right`` for a 0/1 dask array X (n, m) and a small float matrix (m, l): shape (n, l)."""
+    dask, _ = _dask()
+    _, block_sites, blocks = _row_passes(x, engine)
+    shared = engine.share(np.ascontiguousarray(right, dtype=_F32))
+    f = dask.delayed(_times, pure=True)
+    parts = engine.compute(*[f(rows, shared, block_sites) for _, rows in blocks])
+    return np.concatenate(parts) if parts else np.zeros((0, right.shape[1]))
+
+
+def _xt_times(x: Any, left: np.ndarray, engine: Blockwise) -> np.ndarray:
+    """``Xᵀ @ left`` for a 0/1 dask array X (n, m) and a small float matrix (n, l): shape (m, l)."""
+    dask, _ = _dask()
+    _, block_sites, blocks = _row_passes(x, engine)
+    shared = engine.share(np.ascontiguousarray(left, dtype=_F32))
+    f = dask.delayed(_transpose_times, pure=True)
+    (out,) = engine.compute(_tree_sum([f(rows, r, shared, block_sites) for r, rows in blocks]))
+    return out
+
+
+def randomized_pca(x: Any, n_components: int, *, seed: int = 0, n_power_iter: int = 4, n_oversamples: int = 10,
+                   engine: Blockwise | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top principal axes of the site-centred 0/1 matrix, by a randomized SVD in passes over blocks.
+
+    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1, on ``A = X - 1 μᵀ`` (μ the
+    allele frequencies) without forming it: ``A Ω = X Ω - 1 (μᵀ Ω)`` and
+    ``Aᵀ Q = Xᵀ Q - μ (1ᵀ Q)``. Each product is one pass over blocks of haplotypes (a block
+    made float one block of sites at a time), computed before the next starts, so that
+    nothing but (n, l) and (n_sites, l) matrices (l = k + n_oversamples) outlives a pass.
+
+    Parameters
+    ----------
+    x : shape (n, n_sites)
+    n_components
+        k, the axes kept.
+    seed
+        Seed of the random test matrix Ω.
+    n_power_iter
+        Power iterations (each two passes): more is closer to the exact axes.
+    n_oversamples
+        Extra columns of Ω.
+
+    Returns
+    -------
+    components : float32, shape (k, n_sites)
+        Unit axes, signed like scikit-learn's (largest loading positive).
+    singular_values : float64, shape (k,)
+    mean : float64, shape (n_sites,)
+    """
+    engine = _engine(engine)
+    x = engine.array(x)
+    n, m = x.shape
+    mean = site_counts(x, engine=engine) / n
+    k = min(n_components, n, m)
+    width = min(k + n_oversamples, n, m)
+    omega = np.random.default_rng(seed).standard_normal((m, width))
+
+    def a_times(right: np.ndarray) -> np.ndarray:  # (n, l)
+        return _x_times(x, right, engine) - (mean @ right)[None, :]
+
+    def at_times(left: np.ndarray) -> np.ndarray:  # (m, l)
+        return _xt_times(x, left, engine) - np.outer(mean, left.sum(axis=0))
+
+    q, _ = np.linalg.qr(a_times(omega))
+    for _ in range(n_power_iter):
+        z, _ = np.linalg.qr(at_times(q))
+        q, _ = np.linalg.qr(a_times(z))
+    b = at_times(q).T  # (l, m) = Qᵀ A
+    _, singular, vt = np.linalg.svd(b, full_matrices=False)
+    components = vt[:k]
+    # scikit-learn's sign convention (svd_flip, u_based_decision=False): largest |loading| positive
+    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1
+    return (components * signs[:, None]).astype(_F32), singular[:k], mean
+
+
 def pca_comparison(
     real: Any,
     syns: Mapping[str, Any],
@@ -469,11 +571,8 @@ def pca_comparison(
 ) -> dict[str, Any]:
     """:func:`haplogen.metrics.pca.pca_comparison` by a randomized SVD of the centred real set.
 
-    The site-centred real matrix (float32 chunks, never whole) is factored by
-    :func:`dask.array.linalg.svd_compressed` (Halko et al. 2011, ``n_power_iter`` power
-    iterations, seeded); the components' signs follow scikit-learn's (the largest loading of
-    each component positive), and every haplotype is projected in chunks. Every real haplotype
-    is fitted on (no subsample).
+    The axes come from :func:`randomized_pca` on every real haplotype (no subsample); every
+    haplotype is then projected, ``(x - μ) Vᵀ``, by blocks of haplotypes.
 
     Parameters
     ----------
@@ -492,7 +591,6 @@ def pca_comparison(
     """
     from scipy.stats import wasserstein_distance
 
-    _, da = _dask()
     engine = _engine(engine)
     real = engine.array(real)
     arrays = {name: engine.array(x) for name, x in syns.items()}
@@ -505,29 +603,17 @@ def pca_comparison(
         _check_sets(real, x)
         if x.shape[0] < 1:
             raise InputError(f"a PCA projection needs at least 1 synthetic ({name}) haplotypes, found 0")
-    counts = site_counts(real, engine=engine)
-    mean = (counts / n).astype(_F32)
-    k = min(n_components, n, m)
-    rows = engine.rows_per_block(m) if m else 1
-    centred = real.rechunk((rows, m)).astype(_F32) - mean[None, :]
-    # the real matrix has only one block of columns: svd_compressed needs tall-and-skinny QR over rows
-    u, s, v = da.linalg.svd_compressed(centred, k=k, n_power_iter=n_power_iter, seed=seed, compute=False)
-    s, v = engine.compute(s, v)
-    s, v = np.asarray(s, dtype=np.float64), np.asarray(v, dtype=_F32)
-    # scikit-learn's sign convention (svd_flip, u_based_decision=False): largest |loading| positive
-    signs = np.sign(v[np.arange(k), np.argmax(np.abs(v), axis=1)])
-    signs[signs == 0] = 1
-    v = v * signs[:, None].astype(_F32)
+    components, singular, mean = randomized_pca(real, n_components, seed=seed, n_power_iter=n_power_iter,
+                                                engine=engine)
 
     def project(x: Any) -> np.ndarray:
-        x = x.rechunk((engine.rows_per_block(m), m))
-        (coords,) = engine.compute((x.astype(_F32) - mean[None, :]) @ v.T)
-        return np.asarray(coords, dtype=_F32)
+        return (_x_times(x, components.T, engine) - (mean @ components.T)[None, :]).astype(_F32)
 
     real_coords = project(real)
     syn_coords = {name: project(x) for name, x in arrays.items()}
-    total_variance = float(np.sum(counts * (n - counts.astype(np.float64)) / n)) / (n - 1)
-    ratio = (s**2 / (n - 1)) / total_variance if total_variance > 0 else np.full(k, np.nan)
+    counts = mean * n
+    total_variance = float(np.sum(counts * (n - counts) / n)) / (n - 1)
+    ratio = (singular**2 / (n - 1)) / total_variance if total_variance > 0 else np.full(singular.size, np.nan)
     w1 = {
         name: {f"pc{c + 1}": float(wasserstein_distance(real_coords[:, c], coords[:, c]))
                for c in range(min(2, coords.shape[1]))}
