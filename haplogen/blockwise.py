@@ -1037,14 +1037,10 @@ def exact_copies(real: Any, syn: Any, *, engine: Blockwise | None = None) -> dic
 # ---------------------------------------------------------------------------- populations
 def _group_counts(x: Any, labels: np.ndarray, populations: Sequence[str],
                   engine: Blockwise) -> tuple[np.ndarray, np.ndarray]:
-    """Allele-1 carriers per population and site (one pass: one-hot ᵀ X), and the population sizes."""
-    _, da = _dask()
+    """Allele-1 carriers per population and site (one pass: Xᵀ by the indicators), and the population sizes."""
     onehot = (labels[:, None] == np.asarray(populations, dtype=str)[None, :]).astype(_F32)  # (n, P)
-    rows = engine.rows_per_block(x.shape[1])
-    xr = x.rechunk((rows, x.shape[1]))
-    g = da.from_array(onehot, chunks=(xr.chunks[0], len(populations)))
-    (counts,) = engine.compute(g.T @ xr.astype(_F32))
-    return np.rint(np.asarray(counts, dtype=np.float64)).astype(np.int64), onehot.sum(axis=0).astype(np.int64)
+    counts = _xt_times(x, onehot, engine).T  # (P, n_sites), sums of 0/1 products: exact integers
+    return np.rint(counts).astype(np.int64), onehot.sum(axis=0).astype(np.int64)
 
 
 def population_comparison(real: Any, real_pop: Sequence[str] | np.ndarray, syn: Any, *, seed: int = 0,
