@@ -1185,10 +1185,10 @@ def progress_printer(say: Say, every_s: float = 5.0, *, indent: str = "") -> Cal
 
 # ---------------------------------------------------------------------------- simulate
 def _beside(path: str | os.PathLike, suffix: str) -> Path:
-    """``x.vcf.gz`` -> ``x`` + suffix, in the same folder."""
+    """``x.vcf.gz`` (or the store ``x.vcz``) -> ``x`` + suffix, in the same folder."""
     p = Path(path)
     base = p.name
-    for ext in (".gz", ".vcf", ".bcf", ".hapt"):
+    for ext in (".vcz", ".zarr", ".gz", ".vcf", ".bcf", ".hapt"):
         if base.endswith(ext):
             base = base[: -len(ext)]
     return p.with_name(base + suffix)

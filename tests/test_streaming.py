@@ -228,6 +228,14 @@ def test_populations_and_the_samples_table_survive_streaming(models, tmp_path):
     table = read_labels(result["labels"])
     assert [table[f"AG{i}"][0] for i in range(13)] == expected.population[::2].tolist()
     assert result["provenance"]["individuals_per_population"] == record["individuals_per_population"] == {"YRI": 7, "CEU": 6}
+    # a store (.zarr names one too) gets the same table beside it, and it names the table in its provenance
+    import zarr
+
+    store = api.generate_to_file(models / "mixar", 26, tmp_path / "store.zarr", seed=3, batch_size=4,
+                                 populations={"YRI": 1, "CEU": 1})
+    assert store["labels"] == tmp_path / "store.samples.tsv"
+    assert store["labels"].read_text() == result["labels"].read_text()
+    assert zarr.open(tmp_path / "store.zarr", mode="r").attrs["haplogen_provenance"]["samples_table"] == "store.samples.tsv"
 
 
 def test_a_failure_while_writing_leaves_nothing(models, tmp_path, monkeypatch):
