@@ -108,7 +108,9 @@ class Blockwise:
         ----------
         x : Haplotypes, StoreHaplotypes, ndarray or dask array, shape (n_haplotypes, n_sites)
             A store-backed set gives its own chunks (``to_dask()``); an in-memory matrix is
-            wrapped without a copy in chunks of about :attr:`chunk_bytes`.
+            wrapped without a copy in blocks of whole haplotypes of about :attr:`chunk_bytes`
+            (:meth:`rows_per_block`), so that the blocks of rows the statistics work on are
+            views of it.
         """
         _, da = _dask()
         if isinstance(x, da.Array):
@@ -129,8 +131,8 @@ class Blockwise:
                     )
                 if matrix.dtype == np.bool_:
                     matrix = matrix.view(np.uint8)
-                rows = max(1, min(matrix.shape[0], 4096))
-                cols = max(1, self.chunk_bytes // rows)
+                rows = max(1, min(matrix.shape[0], self.rows_per_block(matrix.shape[1])))
+                cols = max(1, matrix.shape[1])
                 out = self._scatter(matrix, rows, cols) if self.client is not None else \
                     da.from_array(matrix, chunks=(rows, cols))
             self._arrays[key] = (x, out)
@@ -848,39 +850,38 @@ def _tree(parts: list, combine: Callable[[Any, Any], Any]) -> Any:
 
 def _nearest_blocks(a: Any, b: Any, self_index: np.ndarray | None, want_cols: bool,
                     engine: Blockwise) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Blocks of query rows x blocks of reference rows, one task each; minima merged by trees.
+    """Blocks of query rows x blocks of reference rows, one task each; minima merged by ordered trees.
 
-    A task holds two blocks of about :attr:`Blockwise.chunk_bytes` 0/1 data each (whole
-    haplotypes), float copies of one block of sites at a time and their (p, q) distances, so
-    its memory does not depend on the number of haplotypes.
+    A task holds two blocks of about :attr:`Blockwise.chunk_bytes` of 0/1 data (whole
+    haplotypes: views of an in-memory set, whose blocks :meth:`Blockwise.array` aligns with
+    these), float copies of one block of sites at a time and their (p, q) distances. One block
+    of queries is computed at a time, so that the reference blocks read from a store are
+    released in between: memory does not grow with the number of haplotypes.
     """
     dask, _ = _dask()
     n_a, n_b, m = a.shape[0], b.shape[0], a.shape[1]
-    rows = int(min(max(engine.rows_per_block(m), 16), 4096))
+    rows = engine.rows_per_block(m)
     block_sites = int(max(256, min(m, engine.chunk_bytes // (4 * rows)))) if m else 1
     task = dask.delayed(_block_nearest, pure=True, nout=3)
-    starts_a, starts_b = range(0, n_a, rows), range(0, n_b, rows)
-    blocks_b = [b[j : j + rows] for j in starts_b]
-    row_parts, col_parts = [], [[] for _ in starts_b]
-    for i in starts_a:
+    starts_b = range(0, n_b, rows)
+    distance, index = [], []
+    cols = np.full(n_b, np.inf) if want_cols else None
+    for i in range(0, n_a, rows):
         block_a = a[i : i + rows]
         own = None if self_index is None else engine.share(self_index[i : i + rows])
-        merged = []
-        for jj, j in enumerate(starts_b):
-            row_d, row_i, col_d = task(block_a, blocks_b[jj], j, own, block_sites, want_cols)
-            merged.append((row_d, row_i))
-            if want_cols:
-                col_parts[jj].append(col_d)
-        pair = dask.delayed(tuple)(merged[0]) if len(merged) == 1 else _tree(
-            [dask.delayed(tuple)(p) for p in merged], _merge_rows)
-        row_parts.append(pair)
-    cols = [_tree(parts, np.minimum) for parts in col_parts] if want_cols else []
-    results = engine.compute(*row_parts, *cols)
-    rows_out = results[: len(row_parts)]
-    distance = np.concatenate([r[0] for r in rows_out]) if rows_out else np.zeros(0)
-    index = np.concatenate([r[1] for r in rows_out]).astype(np.int64) if rows_out else np.zeros(0, np.int64)
-    col = np.concatenate(results[len(row_parts):]) if want_cols and cols else None
-    return distance, index, col
+        merged, col_parts = [], []
+        for j in starts_b:
+            row_d, row_i, col_d = task(block_a, b[j : j + rows], j, own, block_sites, want_cols)
+            merged.append(dask.delayed(tuple)((row_d, row_i)))
+            col_parts.append(col_d)
+        pair = merged[0] if len(merged) == 1 else _tree(merged, _merge_rows)
+        (best, *col_mins) = engine.compute(pair, *(col_parts if want_cols else []))
+        distance.append(best[0])
+        index.append(best[1])
+        if want_cols:
+            np.minimum(cols, np.concatenate(col_mins), out=cols)
+    return (np.concatenate(distance) if distance else np.zeros(0),
+            np.concatenate(index).astype(np.int64) if index else np.zeros(0, np.int64), cols)
 
 
 def _as_int(distance: np.ndarray) -> np.ndarray:
