@@ -633,7 +633,8 @@ def _pair_partials(xa: np.ndarray, xb: np.ndarray, pairs: list[tuple[np.ndarray,
 
     pa, pb = np.packbits(xa, axis=1), np.packbits(xb, axis=1)
     packed = {"aa": (pa, pa), "bb": (pb, pb), "ab": (pa, pb)}
-    out = [_pair_distances(*packed[kind], i, j).astype(np.int32) for kind, (i, j) in pairs]
+    chunk = max(1024, 2**23 // max(1, pa.shape[1]))  # pairs at once: about 8 MB of packed rows per operand
+    out = [_pair_distances(*packed[kind], i, j, chunk=chunk).astype(np.int32) for kind, (i, j) in pairs]
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int32)
 
 
