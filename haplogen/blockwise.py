@@ -402,7 +402,7 @@ def ld_window_comparison(
     from .metrics.ld import (merge_window_summaries, window_block_summary, window_blocks, window_decay_edges,
                              window_result)
 
-    dask, da = _dask()
+    dask, _ = _dask()
     engine = _engine(engine)
     if real_name in syns:
         raise InputError(f"a synthetic set is named {real_name!r}, the name of the real set; rename one of them")
@@ -596,7 +596,7 @@ def pca_comparison(
     engine = _engine(engine)
     real = engine.array(real)
     arrays = {name: engine.array(x) for name, x in syns.items()}
-    n, m = real.shape
+    n = real.shape[0]
     if n < 2:
         raise InputError(f"a PCA needs at least 2 real haplotypes, found {n}; pass a larger set")
     if n_components < 1:

@@ -43,7 +43,6 @@ import numpy as np
 from ..errors import InputError
 from ..metrics.aats import adversarial_accuracy
 from ..metrics.base import MetricSpec, as_haplotype_matrix
-from ..metrics.distance import hamming_distances
 
 __all__ = [
     "PRIVACY_METRICS",
