@@ -94,11 +94,17 @@ class Blockwise:
         blocks plus their float32 copies (4x) at once.
     description
         Where the work runs, in words, for the report's notes.
+    blas_threads
+        Threads of the BLAS library (matrix products) during a computation; None leaves them.
+        Thread workers of this process set it to their own thread count: each worker's
+        products would otherwise start a BLAS thread per core, oversubscribing the cores and
+        multiplying the BLAS buffers.
     """
 
     client: Any = None
     chunk_bytes: int = 32 * 2**20
     description: str = "dask's threaded scheduler"
+    blas_threads: int | None = None
     _arrays: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def array(self, x: Any) -> Any:
@@ -165,10 +171,15 @@ class Blockwise:
 
     def compute(self, *values: Any) -> tuple:
         """Compute dask collections (arrays, delayed values) on this engine's scheduler."""
+        from threadpoolctl import threadpool_limits
+
         dask, _ = _dask()
-        if self.client is not None:
-            return dask.compute(*values, scheduler=self.client)
-        return dask.compute(*values, scheduler="threads")
+        with contextlib.ExitStack() as stack:
+            if self.blas_threads is not None:
+                stack.enter_context(threadpool_limits(limits=self.blas_threads, user_api="blas"))
+            if self.client is not None:
+                return dask.compute(*values, scheduler=self.client)
+            return dask.compute(*values, scheduler="threads")
 
     def rows_per_block(self, n_cols: int) -> int:
         """Haplotypes in a block of ``n_cols`` sites (about :attr:`chunk_bytes`)."""
@@ -274,13 +285,26 @@ def open_blockwise(
     try:
         with Client(cluster) as client:
             kind = "processes" if processes else "threads"
-            yield Blockwise(client, chunk_bytes, f"a local Dask cluster of {workers} workers ({kind})")
+            yield Blockwise(client, chunk_bytes, f"a local Dask cluster of {workers} workers ({kind})",
+                            blas_threads=None if processes else threads_per_worker)
     finally:
         cluster.close()
 
 
 def _engine(engine: Blockwise | None) -> Blockwise:
     return engine if engine is not None else Blockwise()
+
+
+def _block(x: Any) -> Any:
+    """A dask array as one delayed ndarray, for a task that only reads it.
+
+    Passing the array itself to a delayed function would finalize it, and dask copies a
+    single chunk then (a defensive copy of every block of an in-memory set); a block that
+    spans several chunks is concatenated once (a new array either way).
+    """
+    single = x.rechunk(x.shape) if x.npartitions > 1 else x
+    (value,) = single.to_delayed().ravel()
+    return value
 
 
 def _tree_sum(parts: list) -> Any:
@@ -298,7 +322,7 @@ def _row_block_sum(x: Any, func: Callable[..., Any], engine: Blockwise, *args: A
     step = engine.rows_per_block(x.shape[1])
     delayed_args = [engine.share(a) if isinstance(a, np.ndarray) else a for a in args]
     f = dask.delayed(func, pure=True)
-    parts = [f(x[r : r + step], *delayed_args) for r in range(0, x.shape[0], step)]
+    parts = [f(_block(x[r : r + step]), *delayed_args) for r in range(0, x.shape[0], step)]
     (out,) = engine.compute(_tree_sum(parts))
     return out
 
@@ -483,7 +507,7 @@ def _row_passes(x: Any, engine: Blockwise) -> tuple[int, int, Any]:
     m = x.shape[1]
     step = engine.rows_per_block(m)
     block_sites = int(max(64, engine.chunk_bytes // (4 * step)))
-    return step, block_sites, [(r, x[r : r + step]) for r in range(0, x.shape[0], step)]
+    return step, block_sites, [(r, _block(x[r : r + step])) for r in range(0, x.shape[0], step)]
 
 
 def _x_times(x: Any, right: np.ndarray, engine: Blockwise) -> np.ndarray:
@@ -676,7 +700,7 @@ def pairwise_distance_comparison(real: Any, syn: Any, *, max_pairs: int = 500_00
     step = engine.cols_per_block(max(nr, ns))
     step = max(8, step - step % 8)
     partial = dask.delayed(_pair_partials, pure=True)
-    parts = [partial(real[:, c : c + step], syn[:, c : c + step], pairs) for c in range(0, m, step)]
+    parts = [partial(_block(real[:, c : c + step]), _block(syn[:, c : c + step]), pairs) for c in range(0, m, step)]
     if parts:
         (d,) = engine.compute(_tree_sum(parts))
     else:
@@ -864,15 +888,15 @@ def _nearest_blocks(a: Any, b: Any, self_index: np.ndarray | None, want_cols: bo
     rows = engine.rows_per_block(m)
     block_sites = int(max(256, min(m, engine.chunk_bytes // (4 * rows)))) if m else 1
     task = dask.delayed(_block_nearest, pure=True, nout=3)
-    starts_b = range(0, n_b, rows)
+    blocks_b = [(j, _block(b[j : j + rows])) for j in range(0, n_b, rows)]
     distance, index = [], []
     cols = np.full(n_b, np.inf) if want_cols else None
     for i in range(0, n_a, rows):
-        block_a = a[i : i + rows]
+        block_a = _block(a[i : i + rows])
         own = None if self_index is None else engine.share(self_index[i : i + rows])
         merged, col_parts = [], []
-        for j in starts_b:
-            row_d, row_i, col_d = task(block_a, b[j : j + rows], j, own, block_sites, want_cols)
+        for j, block_b in blocks_b:
+            row_d, row_i, col_d = task(block_a, block_b, j, own, block_sites, want_cols)
             merged.append(dask.delayed(tuple)((row_d, row_i)))
             col_parts.append(col_d)
         pair = merged[0] if len(merged) == 1 else _tree(merged, _merge_rows)
@@ -1016,7 +1040,7 @@ def row_digests(x: Any, *, engine: Blockwise | None = None) -> list[bytes]:
     x = engine.array(x)
     step = engine.rows_per_block(x.shape[1])
     f = dask.delayed(_digests, pure=True)
-    parts = engine.compute(*[f(x[r : r + step]) for r in range(0, x.shape[0], step)])
+    parts = engine.compute(*[f(_block(x[r : r + step])) for r in range(0, x.shape[0], step)])
     return [key for part in parts for key in part]
 
 
