@@ -314,6 +314,23 @@ class GenerativeModel(abc.ABC):
         return out
 
     # ------------------------------------------------------------ for families
+    def _validation_split(
+        self, n: int, fraction: float, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(training rows, validation rows) of ``n`` haplotypes for early stopping.
+
+        A random ``fraction`` of the *individuals* (rows ``2i`` and ``2i + 1``, consecutive, stay
+        on one side) is held out; at least one individual stays on the training side.
+        """
+        n_groups = (n + 1) // 2
+        order = torch.randperm(n_groups, generator=generator, device=self.device)
+        n_val = int(round(n_groups * fraction)) if fraction > 0 else 0
+        n_val = min(n_val, n_groups - 1)
+        group = torch.arange(n, device=self.device) // 2
+        is_val = torch.zeros(n_groups, dtype=torch.bool, device=self.device)
+        is_val[order[:n_val]] = True
+        return torch.nonzero(~is_val[group]).flatten(), torch.nonzero(is_val[group]).flatten()
+
     def _new_generator(self, seed: int) -> torch.Generator:
         """A torch random generator on the model's device, seeded with ``seed``."""
         return torch.Generator(device=self.device).manual_seed(int(seed))

@@ -293,15 +293,7 @@ class HaplotypeHMM(GenerativeModel):
         generator = self._new_generator(seed)
         n = x.shape[0]
         # validation individuals: both haplotypes of an individual (consecutive rows) on one side
-        n_groups = (n + 1) // 2
-        order = torch.randperm(n_groups, generator=generator, device=self.device)
-        n_val = int(round(n_groups * c.validation_fraction)) if c.validation_fraction > 0 else 0
-        n_val = min(n_val, n_groups - 1)
-        group = torch.arange(n, device=self.device) // 2
-        is_val = torch.zeros(n_groups, dtype=torch.bool, device=self.device)
-        is_val[order[:n_val]] = True
-        val_rows = torch.nonzero(is_val[group]).flatten()
-        train_rows = torch.nonzero(~is_val[group]).flatten()
+        train_rows, val_rows = self._validation_split(n, c.validation_fraction, generator)
         m = train_rows.numel()
         alt_count = torch.zeros(self.n_sites, dtype=torch.float64, device=self.device)
         for i in range(0, m, c.batch_size):  # in batches: no float copy of the whole matrix

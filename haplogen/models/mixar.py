@@ -210,16 +210,7 @@ class MixAR(GenerativeModel):
         generator = self._new_generator(seed)
         n = x.shape[0]
         # validation individuals: both haplotypes of an individual (consecutive rows) on one side
-        n_groups = (n + 1) // 2
-        order = torch.randperm(n_groups, generator=generator, device=self.device)
-        n_val = int(round(n_groups * c.validation_fraction)) if c.validation_fraction > 0 else 0
-        if n_val >= n_groups:
-            n_val = n_groups - 1
-        group = torch.arange(n, device=self.device) // 2
-        is_val = torch.zeros(n_groups, dtype=torch.bool, device=self.device)
-        is_val[order[:n_val]] = True
-        val_rows = torch.nonzero(is_val[group]).flatten()
-        train_rows = torch.nonzero(~is_val[group]).flatten()
+        train_rows, val_rows = self._validation_split(n, c.validation_fraction, generator)
         train = x[train_rows]
         freq = ((train.sum(0) + 0.5) / (train.shape[0] + 1.0)).clamp(1e-3, 1 - 1e-3)  # (L,)
         logodds = torch.log(freq) - torch.log1p(-freq)
