@@ -120,6 +120,10 @@ def test_sampler_draws_haplotypes_with_the_model_probabilities():
     marginal = np.exp(m.log_likelihood(hs))
     a, b = (np.exp(m.log_likelihood(hs, labels=[p] * len(hs))) for p in ("A", "B"))
     np.testing.assert_allclose(marginal, 0.75 * a + 0.25 * b, rtol=1e-5)
+    # the populations' recursions run side by side: each equals its own
+    side = m._loglik_every_population(torch.from_numpy(hs).float()).numpy()
+    np.testing.assert_allclose(np.exp(side[:, 0]), a, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(side[:, 1]), b, rtol=1e-5)
 
 
 def _chain_data(n, L, seed, K=4):

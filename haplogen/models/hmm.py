@@ -453,9 +453,35 @@ class HaplotypeHMM(GenerativeModel):
         counts = torch.tensor(self.population_counts, dtype=torch.float64, device=self.device)
         log_share = torch.log(counts / counts.sum())
         for i in range(0, n, bs):
-            per_pop = torch.stack([self._estep(x[i:i + bs], p, None) for p in range(P)], 1)  # (b, P)
+            per_pop = self._loglik_every_population(x[i:i + bs])  # (b, P)
             out[i:i + bs] = torch.logsumexp(per_pop + log_share, dim=1)
         return out
+
+    def _loglik_every_population(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x | p) of every row of ``x`` (B, L) float under every population, (B, P) float64:
+        the P forward recursions run side by side (one batched product per site)."""
+        B, L = x.shape
+        seg = self.config.segment_sites
+        loglik = torch.zeros(self.start.shape[0], B, dtype=torch.float64, device=x.device)
+        a: torch.Tensor | None = None
+        for s0 in range(0, L, seg):
+            th = self.emission[s0:s0 + seg]  # (S, K)
+            e = torch.where(x[:, s0:s0 + seg].unsqueeze(-1) > 0.5, th.unsqueeze(0), 1.0 - th.unsqueeze(0))
+            S = e.shape[1]
+            scale = torch.empty(self.start.shape[0], B, S, dtype=e.dtype, device=e.device)
+            for i in range(S):
+                l = s0 + i
+                if a is None:
+                    a = self.start.unsqueeze(1) * e[:, i].unsqueeze(0)  # (P, B, K)
+                else:
+                    r = float(self.jump[l - 1])
+                    q = self.jump_matrix[:, self._block_of(l - 1)]  # (P, K, K)
+                    a = torch.baddbmm(a, a, q, beta=1.0 - r, alpha=r).mul_(e[:, i].unsqueeze(0))
+                total = a.sum(-1)
+                a = a / total.unsqueeze(-1)
+                scale[:, :, i] = total
+            loglik += torch.log(scale).double().sum(-1)
+        return loglik.T
 
     def _sample(
         self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
