@@ -78,6 +78,8 @@ class HaplotypeHMMConfig(ModelConfig):
     init_window: NonNegativeInt = 0
     # training haplotypes clustered for the initial clusters (a random subset when more)
     init_haplotypes: PositiveInt = 4000
+    # sites a k-means window is clustered on at most (spread evenly over it): bounds its memory
+    init_sites: PositiveInt = 2048
     # share of training individuals held out to choose the iteration and stop early (0: none)
     validation_fraction: Annotated[float, Range(ge=0, lt=1)] = 0.1
     # iterations without a better validation log-likelihood before training stops
@@ -204,7 +206,7 @@ class HaplotypeHMM(GenerativeModel):
             checkpoints.append(prev)
             alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop)
             loglik += torch.log(scale).double().sum(1)
-            prev = alpha[:, -1]
+            prev = alpha[:, -1].clone()  # a copy: a view would keep the whole segment alive
             if keep or s0 == starts[-1]:
                 kept.append((alpha, scale, e))
         if counts is None:
@@ -316,14 +318,16 @@ class HaplotypeHMM(GenerativeModel):
         pick = train_rows
         if m > c.init_haplotypes:
             pick = train_rows[torch.randperm(m, generator=generator, device=self.device)[: c.init_haplotypes]]
-        assign = self._kmeans_states(x[pick].cpu().numpy().astype(np.float32), seed)  # (n_pick, L) int
         K, L = c.n_states, self.n_sites
-        states = torch.from_numpy(assign).to(self.device)  # (n, L)
-        xs = x[pick].double()
+        windows = self._kmeans_windows(x, pick, seed)  # [(first site, last site + 1, cluster of each row)]
         occupancy = torch.zeros(L, K, dtype=torch.float64, device=self.device)
-        occupancy.scatter_add_(1, states.T, torch.ones_like(xs.T))
         alt = torch.zeros(L, K, dtype=torch.float64, device=self.device)
-        alt.scatter_add_(1, states.T, xs.T)
+        for w0, w1, assign in windows:
+            onehot = torch.nn.functional.one_hot(assign, K).double()  # (n, K)
+            occupancy[w0:w1] = onehot.sum(0)
+            for s0 in range(w0, w1, 4096):  # the allele counts a few thousand sites at a time
+                s1 = min(w1, s0 + 4096)
+                alt[s0:s1] = (onehot.T @ x[pick, s0:s1].double()).T
         a = max(c.emission_prior, 1.0)
         self.emission = ((alt + a * freq.double().unsqueeze(1)) / (occupancy + a)).clamp(_EPS, 1 - _EPS).float()
         # start: the clusters' shares at the first site (by population); transitions: a jump in
@@ -332,29 +336,36 @@ class HaplotypeHMM(GenerativeModel):
         codes = None if labels is None else labels[pick]
         first = torch.zeros(P, K, dtype=torch.float64, device=self.device)
         for p in range(P):
-            mine = states[:, 0] if codes is None else states[codes == p, 0]
+            first_window = windows[0][2]
+            mine = first_window if codes is None else first_window[codes == p]
             first[p] = torch.bincount(mine, minlength=K).double() + 1.0
         self.start = (first / first.sum(1, keepdim=True)).float()
         sticky = torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device)
         self.jump_matrix = (sticky / sticky.sum(1, keepdim=True)).expand(P, self.n_blocks, K, K).clone()
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=self.device)
 
-    def _kmeans_states(self, x: np.ndarray, seed: int) -> np.ndarray:
-        """Cluster of every haplotype at every site, (n, L) int, from k-means (whole haplotypes,
-        or windows of ``init_window`` sites clustered one by one)."""
+    def _kmeans_windows(self, x: torch.Tensor, rows: torch.Tensor, seed: int) -> list[tuple[int, int, torch.Tensor]]:
+        """Initial clusters of ``rows`` of ``x`` (N, L) by k-means: ``[(w0, w1, cluster (n,))]`` for
+        each window of ``init_window`` sites (one window of every site when 0). A window longer
+        than ``init_sites`` is clustered on that many sites spread evenly over it (memory)."""
         from sklearn.cluster import KMeans
 
         c = self.config
-        n, L = x.shape
+        n, L = rows.numel(), x.shape[1]
         K = min(c.n_states, n)
         window = L if c.init_window == 0 else c.init_window
-        out = np.empty((n, L), dtype=np.int64)
+        out = []
         for w0 in range(0, L, window):
-            part = x[:, w0:w0 + window]
+            w1 = min(L, w0 + window)
+            cols = np.arange(w0, w1)
+            if cols.size > c.init_sites:
+                cols = cols[np.linspace(0, cols.size - 1, c.init_sites).round().astype(np.int64)]
+            index = torch.from_numpy(cols).to(x.device)
+            part = x[rows.unsqueeze(1), index.unsqueeze(0)].cpu().numpy().astype(np.float32)  # (n, <= init_sites)
             distinct = np.unique(part, axis=0).shape[0]
             k = max(1, min(K, distinct))
             labels = KMeans(k, n_init=1, random_state=seed + w0, max_iter=50).fit_predict(part)
-            out[:, w0:w0 + window] = labels[:, None]
+            out.append((w0, w1, torch.from_numpy(labels.astype(np.int64)).to(self.device)))
         return out
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
