@@ -77,7 +77,7 @@ from .training import (
     write_checkpoint,
 )
 
-__all__ = ["GenerativeModel", "data_fingerprint", "resolve_device"]
+__all__ = ["GenerativeModel", "ValidationEarlyStopping", "data_fingerprint", "resolve_device"]
 
 #: set while a model is built on the meta device to learn the shapes of its weights
 _SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("haplogen_shapes_only", default=False)
@@ -933,6 +933,76 @@ class GenerativeModel(abc.ABC):
         model.fitted = True
         model.epochs_trained = int(payload.get("epochs_trained", 0))
         return model, payload["extra"]
+
+
+class ValidationEarlyStopping:
+    """Early stopping on held-out individuals, for a :class:`GenerativeModel` family that keeps
+    some of its training individuals out (mixar, hmm; its config has ``patience``).
+
+    The family builds ``self._state`` with :meth:`_stopping_start`, calls
+    :meth:`_record_validation` at the end of each epoch, and saves and restores the state with
+    :meth:`_stopping_checkpoint` / :meth:`_stopping_restore`; :meth:`_converged` and
+    :meth:`_finish` (the hooks of :meth:`GenerativeModel.fit`) then stop after ``patience`` epochs
+    without a better validation log-likelihood and put the best epoch's weights in place.
+    """
+
+    #: the state's entries besides the rows and the family's own tensors
+    _STOPPING_NUMBERS = {"best_val": float, "best_epoch": int, "bad_epochs": int}
+
+    def _stopping_start(self, train_rows: torch.Tensor, val_rows: torch.Tensor, **tensors: torch.Tensor) -> None:
+        """A fresh state: the rows of each side, the family's own ``tensors`` (kept and
+        checkpointed with it), and no best epoch yet."""
+        self._state: dict[str, Any] = {
+            "train_rows": train_rows,
+            "val_rows": val_rows,
+            **tensors,
+            "best_val": -math.inf,
+            "best_epoch": -1,
+            "bad_epochs": 0,
+            "best": None,
+        }
+
+    def _record_validation(self, val: float, epoch: int, losses: dict[str, float]) -> None:
+        """Add the validation mean log-likelihood ``val`` (nats per haplotype) of epoch ``epoch``
+        (0-based) to ``losses``, keeping the weights when it is the best so far."""
+        losses["nll_val"] = -val / self.n_sites
+        if val > self._state["best_val"] + 1e-6:
+            best = {k: v.detach().clone() for k, v in self._weights().items()}
+            self._state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0, best=best)
+        else:
+            self._state["bad_epochs"] += 1
+        losses["best_epoch"] = float(self._state["best_epoch"])
+
+    def _converged(self) -> bool:
+        val_rows = self._state.get("val_rows")
+        return bool(val_rows is not None and val_rows.numel() and self._state["bad_epochs"] >= self.config.patience)
+
+    def _finish(self) -> None:
+        best = self._state.get("best")
+        if best is not None:
+            self._set_weights(best)
+
+    def _stopping_checkpoint(self) -> dict[str, Any]:
+        """The state as checkpoint entries (tensors on the CPU)."""
+        out: dict[str, Any] = {}
+        for key, value in self._state.items():
+            if key in self._STOPPING_NUMBERS:
+                out[key] = self._STOPPING_NUMBERS[key](value)
+            elif key == "best":
+                out[key] = None if value is None else {k: v.cpu() for k, v in value.items()}
+            else:
+                out[key] = value.cpu()
+        return out
+
+    def _stopping_restore(self, state: dict[str, Any], *tensors: str) -> None:
+        """Undo :meth:`_stopping_checkpoint` from a checkpoint's ``state``; ``tensors`` names the
+        family's own tensors given to :meth:`_stopping_start`."""
+        best = state.get("best")
+        self._state = {
+            **{key: state[key].to(self.device) for key in ("train_rows", "val_rows", *tensors)},
+            **{key: kind(state[key]) for key, kind in self._STOPPING_NUMBERS.items()},
+            "best": None if best is None else {k: v.to(self.device) for k, v in best.items()},
+        }
 
 
 def _check_weight_shapes(

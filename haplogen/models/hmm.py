@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from . import distributed as dist
-from .base import GenerativeModel
+from .base import GenerativeModel, ValidationEarlyStopping
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
 
 __all__ = ["HaplotypeHMMConfig", "HaplotypeHMM"]
@@ -123,7 +123,7 @@ class _Counts:
         return [self.jump_rows, self.jumps, self.first, self.occupancy, self.alt]
 
 
-class HaplotypeHMM(GenerativeModel):
+class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
     """Haplotype-cluster HMM with jump matrices, trained by EM (see the module docstring).
 
     Parameters
@@ -304,15 +304,7 @@ class HaplotypeHMM(GenerativeModel):
         self._x = x
         self._labels = labels
         self._generator = generator
-        self._state = {
-            "train_rows": train_rows,
-            "val_rows": val_rows,
-            "frequency": freq,
-            "best_val": -math.inf,
-            "best_epoch": -1,
-            "bad_epochs": 0,
-            "best": None,
-        }
+        self._stopping_start(train_rows, val_rows, frequency=freq)
         # initial clusters: k-means of (a subset of) the training haplotypes, then one M-step
         # from the hard assignments, with sticky transitions
         pick = train_rows
@@ -374,13 +366,7 @@ class HaplotypeHMM(GenerativeModel):
         losses = {"nll_train": -counts.loglik / max(counts.n, 1) / self.n_sites}
         val_rows = self._state["val_rows"]
         if val_rows.numel():
-            val = self._mean_loglik(val_rows)
-            losses["nll_val"] = -val / self.n_sites
-            if val > self._state["best_val"] + 1e-6:
-                self._state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0, best=self._snapshot())
-            else:
-                self._state["bad_epochs"] += 1
-            losses["best_epoch"] = float(self._state["best_epoch"])
+            self._record_validation(self._mean_loglik(val_rows), epoch, losses)
         return losses
 
     def _mean_loglik(self, rows: torch.Tensor) -> float:
@@ -389,18 +375,6 @@ class HaplotypeHMM(GenerativeModel):
             total += self._estep(self._x[part].float(), pop, None).sum()
         dist.all_sum([total])
         return float(total) / max(rows.numel(), 1)
-
-    def _snapshot(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self._weights().items()}
-
-    def _converged(self) -> bool:
-        val_rows = self._state.get("val_rows")
-        return bool(val_rows is not None and val_rows.numel() and self._state["bad_epochs"] >= self.config.patience)
-
-    def _finish(self) -> None:
-        best = self._state.get("best")
-        if best is not None:
-            self._set_weights(best)
 
     def _weights(self) -> dict[str, torch.Tensor]:
         return {
@@ -415,17 +389,7 @@ class HaplotypeHMM(GenerativeModel):
             setattr(self, key, weights[key].to(device=self.device, dtype=torch.float32).clone())
 
     def _training_state(self) -> dict[str, Any]:
-        st = self._state
-        return {
-            "generator": self._generator.get_state(),
-            "train_rows": st["train_rows"].cpu(),
-            "val_rows": st["val_rows"].cpu(),
-            "frequency": st["frequency"].cpu(),
-            "best_val": float(st["best_val"]),
-            "best_epoch": int(st["best_epoch"]),
-            "bad_epochs": int(st["bad_epochs"]),
-            "best": None if st["best"] is None else {k: v.cpu() for k, v in st["best"].items()},
-        }
+        return {"generator": self._generator.get_state(), **self._stopping_checkpoint()}
 
     def _restore_training_state(
         self, state: dict[str, Any], x: torch.Tensor, seed: int, labels: torch.Tensor | None
@@ -433,16 +397,7 @@ class HaplotypeHMM(GenerativeModel):
         self._generator = self._restore_generator(state["generator"], seed)
         self._x = x
         self._labels = labels
-        best = state.get("best")
-        self._state = {
-            "train_rows": state["train_rows"].to(self.device),
-            "val_rows": state["val_rows"].to(self.device),
-            "frequency": state["frequency"].to(self.device),
-            "best_val": float(state["best_val"]),
-            "best_epoch": int(state["best_epoch"]),
-            "bad_epochs": int(state["bad_epochs"]),
-            "best": None if best is None else {k: v.to(self.device) for k, v in best.items()},
-        }
+        self._stopping_restore(state, "frequency")
 
     def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         x = x.float()

@@ -63,7 +63,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
-from .base import GenerativeModel
+from .base import GenerativeModel, ValidationEarlyStopping
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range
 
 __all__ = ["MixARConfig", "MixAR"]
@@ -124,7 +124,7 @@ TEST_SETTINGS = {
 }
 
 
-class MixAR(GenerativeModel):
+class MixAR(ValidationEarlyStopping, GenerativeModel):
     """Ancestry mixture of windowed autoregressive haplotype models (see the module docstring).
 
     Parameters
@@ -228,14 +228,7 @@ class MixAR(GenerativeModel):
         self._x = x
         self._labels = labels
         self._generator = generator
-        self._state = {
-            "train_rows": train_rows,
-            "val_rows": val_rows,
-            "best_val": -math.inf,
-            "best_epoch": -1,
-            "bad_epochs": 0,
-            "best": None,
-        }
+        self._stopping_start(train_rows, val_rows)
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         c = self.config
@@ -265,28 +258,11 @@ class MixAR(GenerativeModel):
         if val_rows.numel():
             with torch.no_grad():
                 val = self._mean_loglik(self._x[val_rows], None if self._labels is None else self._labels[val_rows])
-            losses["nll_val"] = -val / self.n_sites
-            if val > self._state["best_val"] + 1e-6:
-                self._state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0, best=self._snapshot())
-            else:
-                self._state["bad_epochs"] += 1
-            losses["best_epoch"] = float(self._state["best_epoch"])
+            self._record_validation(val, epoch, losses)
         return losses
 
     def _mean_loglik(self, x: torch.Tensor, labels: torch.Tensor | None) -> float:
         return float(self._log_likelihood(x, labels).mean()) if x.shape[0] else 0.0
-
-    def _snapshot(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self._weights().items()}
-
-    def _converged(self) -> bool:
-        val_rows = self._state.get("val_rows")
-        return bool(val_rows is not None and val_rows.numel() and self._state["bad_epochs"] >= self.config.patience)
-
-    def _finish(self) -> None:
-        best = self._state.get("best")
-        if best is not None:
-            self._set_weights(best)
 
     def _weights(self) -> dict[str, torch.Tensor]:
         return {
@@ -306,16 +282,10 @@ class MixAR(GenerativeModel):
                 setattr(self, key, weights[key].to(device=self.device, dtype=torch.float32).clone())
 
     def _training_state(self) -> dict[str, Any]:
-        st = self._state
         return {
             "optimizer": self._optimizer.state_dict(),
             "generator": self._generator.get_state(),
-            "train_rows": st["train_rows"].cpu(),
-            "val_rows": st["val_rows"].cpu(),
-            "best_val": float(st["best_val"]),
-            "best_epoch": int(st["best_epoch"]),
-            "bad_epochs": int(st["bad_epochs"]),
-            "best": None if st["best"] is None else {k: v.cpu() for k, v in st["best"].items()},
+            **self._stopping_checkpoint(),
         }
 
     def _restore_training_state(
@@ -328,15 +298,7 @@ class MixAR(GenerativeModel):
         self._generator = self._restore_generator(state["generator"], seed)
         self._x = x
         self._labels = labels
-        best = state.get("best")
-        self._state = {
-            "train_rows": state["train_rows"].to(self.device),
-            "val_rows": state["val_rows"].to(self.device),
-            "best_val": float(state["best_val"]),
-            "best_epoch": int(state["best_epoch"]),
-            "bad_epochs": int(state["bad_epochs"]),
-            "best": None if best is None else {k: v.to(self.device) for k, v in best.items()},
-        }
+        self._stopping_restore(state)
 
     def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         step = self._chunk_rows()
