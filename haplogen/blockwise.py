@@ -94,6 +94,9 @@ class Blockwise:
         blocks plus their float32 copies (4x) at once.
     description
         Where the work runs, in words, for the report's notes.
+    take_bytes
+        Largest subset of a set (rows drawn by :meth:`take`) read into memory rather than
+        read from its store at every search.
     blas_threads
         Threads of the BLAS library (matrix products) during a computation; None leaves them.
         Thread workers of this process set it to their own thread count: each worker's
@@ -105,6 +108,9 @@ class Blockwise:
     chunk_bytes: int = 32 * 2**20
     description: str = "dask's threaded scheduler"
     blas_threads: int | None = None
+    #: subsets of the privacy audit read into memory up to this size (bytes, one a cell):
+    #: 1 GiB holds the capped subsets (at most sqrt(10¹² x n_sites) cells) up to 10⁶ SNPs
+    take_bytes: int = 2**30
     _arrays: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def array(self, x: Any) -> Any:
@@ -129,22 +135,39 @@ class Blockwise:
                 out = x.to_dask()
             else:
                 matrix = x.matrix if hasattr(x, "matrix") and not isinstance(x, np.ndarray) else x
-                matrix = np.asarray(matrix)
-                if matrix.ndim != 2:
-                    raise InputError(
-                        f"haplotypes must be a 2-D matrix (n_haplotypes, n_sites), found shape {matrix.shape}; "
-                        "pass Haplotypes, a store or a 2-D array"
-                    )
-                if matrix.dtype == np.bool_:
-                    matrix = matrix.view(np.uint8)
-                rows = max(1, min(matrix.shape[0], self.rows_per_block(matrix.shape[1])))
-                cols = max(1, matrix.shape[1])
-                out = self._scatter(matrix, rows, cols) if self.client is not None else \
-                    da.from_array(matrix, chunks=(rows, cols))
+                out = self.wrap(matrix)
             self._arrays[key] = (x, out)
         if out.ndim != 2:
             raise InputError(f"haplotypes must be a 2-D array (n_haplotypes, n_sites), found shape {out.shape}")
         return out
+
+    def wrap(self, matrix: np.ndarray) -> Any:
+        """An in-memory 0/1 matrix as a dask array of blocks of whole haplotypes (views), not remembered.
+
+        :meth:`array` keeps the sets it wrapped (the same set is wrapped once); a temporary
+        matrix (a subsample) is wrapped here, so that it is freed with its dask array.
+
+        Parameters
+        ----------
+        matrix : ndarray of 0/1, shape (n_haplotypes, n_sites)
+
+        Returns
+        -------
+        dask array of uint8, shape (n_haplotypes, n_sites)
+        """
+        _, da = _dask()
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2:
+            raise InputError(
+                f"haplotypes must be a 2-D matrix (n_haplotypes, n_sites), found shape {matrix.shape}; "
+                "pass Haplotypes, a store or a 2-D array"
+            )
+        if matrix.dtype == np.bool_:
+            matrix = matrix.view(np.uint8)
+        rows = max(1, min(matrix.shape[0], self.rows_per_block(matrix.shape[1])))
+        cols = max(1, matrix.shape[1])
+        return self._scatter(matrix, rows, cols) if self.client is not None else \
+            da.from_array(matrix, chunks=(rows, cols))
 
     def _scatter(self, matrix: np.ndarray, rows: int, cols: int) -> Any:
         """An in-memory matrix handed to the cluster once, block by block.
@@ -198,8 +221,18 @@ class Blockwise:
         return out
 
     def take(self, x: Any, index: np.ndarray) -> Any:
-        """Rows ``index`` (sorted) of a set."""
-        return x[np.asarray(index, dtype=np.int64)]
+        """Rows ``index`` (sorted) of a set: read into memory when they hold at most
+        :attr:`take_bytes` (a subset searched many times is then read once), else lazily."""
+        index = np.asarray(index, dtype=np.int64)
+        if index.size * x.shape[1] <= self.take_bytes:
+            return _rows_in_memory(x, index, self)
+        return x[index]
+
+    def cross(self, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest-neighbour distances both ways, int32: (a to b, shape (na,)), (b to a, shape (nb,))."""
+        a, b = self.array(a), self.array(b)
+        _check_sets(a, b)
+        return _nn_cross(a, b, self)
 
     def nearest(self, a: Any, b: Any, *, self_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:func:`nearest_neighbours` with the index of each neighbour."""
@@ -966,11 +999,64 @@ def _nn_cross(a: Any, b: Any, engine: Blockwise) -> tuple[np.ndarray, np.ndarray
     return _as_int(a_to_b), _as_int(b_to_a)
 
 
+def _nn_within(a: Any, engine: Blockwise) -> np.ndarray:
+    """Leave-one-out nearest-neighbour distance of every row of ``a`` within ``a``, int32 (n,).
+
+    The distance matrix is symmetric: only the blocks on and above the block diagonal are
+    computed (about half the products of a search of ``a`` against itself), each giving the
+    minima of its rows and of its columns. The values are those of
+    ``nearest_neighbours(a)`` (exact minima; a row is left out of its own search, an identical
+    other row is not). Pairs of blocks are computed a batch at a time (at least as many tasks
+    as blocks), so that blocks read from a store are released in between.
+    """
+    dask, _ = _dask()
+    n, m = a.shape
+    if n < 2:
+        raise InputError(f"a leave-one-out nearest-neighbour search needs at least 2 query haplotypes, "
+                         f"found {n}; pass a larger set")
+    rows = engine.rows_per_block(m)
+    block_sites = int(max(256, min(m, engine.chunk_bytes // (4 * rows)))) if m else 1
+    task = dask.delayed(_block_nearest, pure=True, nout=3)
+    starts = list(range(0, n, rows))
+    blocks = [_block(a[i : i + rows]) for i in starts]
+    pairs = [(x, y) for x in range(len(starts)) for y in range(x, len(starts))]
+    best = np.full(n, np.inf)
+    batch = max(8, len(starts))
+    for k in range(0, len(pairs), batch):
+        chosen = pairs[k : k + batch]
+        parts = []
+        for x, y in chosen:
+            own = engine.share(np.arange(starts[x], min(starts[x] + rows, n))) if x == y else None
+            row_d, _, col_d = task(blocks[x], blocks[y], starts[y], own, block_sites, True)
+            parts.append(dask.delayed(tuple)((row_d, col_d)))
+        for (x, y), (row_d, col_d) in zip(chosen, engine.compute(*parts)):
+            i, j = starts[x], starts[y]
+            np.minimum(best[i : i + row_d.size], row_d, out=best[i : i + row_d.size])
+            if x != y:
+                np.minimum(best[j : j + col_d.size], col_d, out=best[j : j + col_d.size])
+    return _as_int(best)
+
+
+def _rows_in_memory(x: Any, index: np.ndarray, engine: Blockwise) -> Any:
+    """Rows ``index`` (sorted) of a set, read once into memory and wrapped again (blocks of rows).
+
+    A subsample is searched many times (each block of queries against every block of
+    references): reading it once spares the store's chunks a decompression per block pair.
+    It holds ``len(index) x n_sites`` bytes, which the nearest-neighbour budget bounds
+    (:func:`haplogen.metrics.aats.aats_size`).
+    """
+    (rows,) = engine.compute(x[np.asarray(index, dtype=np.int64)])
+    return engine.wrap(np.ascontiguousarray(rows, dtype=np.uint8))
+
+
 def adversarial_accuracy(real: Any, syn: Any, *, n_repeats: int = 5, size: int | None = None, seed: int = 0,
                          engine: Blockwise | None = None) -> dict[str, Any]:
     """:func:`haplogen.metrics.aats.adversarial_accuracy` on dask arrays.
 
     The same subsamples (same seed, same draws) and exact distances, so the same values.
+    A subsample is read into memory once (``size x n_sites`` bytes; the evaluation bounds
+    ``size`` with :func:`haplogen.metrics.aats.aats_size`), and the searches within a set
+    compute half of its symmetric distance matrix.
 
     Returns
     -------
@@ -1002,11 +1088,14 @@ def adversarial_accuracy(real: Any, syn: Any, *, n_repeats: int = 5, size: int |
     rng = np.random.default_rng(seed)
     rows, first = [], None
     for _ in range(n_repeats):
-        r = real if size == real.shape[0] else real[np.sort(rng.choice(real.shape[0], size, replace=False))]
-        s = syn if size == syn.shape[0] else syn[np.sort(rng.choice(syn.shape[0], size, replace=False))]
-        d_rr = nearest_neighbours(r, engine=engine)
-        d_ss = nearest_neighbours(s, engine=engine)
+        r = real if size == real.shape[0] else \
+            _rows_in_memory(real, np.sort(rng.choice(real.shape[0], size, replace=False)), engine)
+        s = syn if size == syn.shape[0] else \
+            _rows_in_memory(syn, np.sort(rng.choice(syn.shape[0], size, replace=False)), engine)
+        d_rr = _nn_within(r, engine)
+        d_ss = _nn_within(s, engine)
         d_rs, d_sr = _nn_cross(r, s, engine)
+        del r, s  # the next repeat's subsamples replace these
         rows.append(accuracy_from_distances(d_rr, d_rs, d_ss, d_sr))
         if first is None:
             first = {"d_rr": d_rr, "d_rs": d_rs, "d_ss": d_ss, "d_sr": d_sr}

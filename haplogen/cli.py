@@ -90,6 +90,7 @@ def _int_at_least(minimum: int, what: str):
 
 _positive_int = _int_at_least(1, "a positive integer")
 _seed = _int_at_least(0, "a non-negative integer seed")
+_nonnegative_int = _int_at_least(0, "a non-negative integer")
 
 
 def _finite_float(what: str, *, minimum: float | None = None, positive: bool = False, maximum: float | None = None):
@@ -298,7 +299,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         statistics=args.statistics,
         exclude=args.exclude,
         utility=args.utility,
-        statistic_options={"imputation": {"array_every": args.array_every}} if args.utility else None,
+        statistic_options={**({"imputation": {"array_every": args.array_every}} if args.utility else {}),
+                           **({"aats": {"size": args.aats_size}, "privacy": {"size": args.aats_size}}
+                              if args.aats_size is not None else {})} or None,
         blockwise=args.blockwise,
         scheduler=args.scheduler,
         workers=args.workers,
@@ -505,6 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "by nearest neighbours")
     p.add_argument("-o", "--output", required=True, help="output directory (report.html, metrics.json)")
     p.add_argument("--aats-repeats", type=_positive_int, default=5, help="subsamples averaged for AATS")
+    p.add_argument("--aats-size", type=_nonnegative_int, metavar="N",
+                   help="haplotypes drawn from each set for AATS and the privacy audit's nearest-neighbour "
+                   "subsets (0: the whole sets; default: the smaller set, capped so that n x n x sites <= 1e12, "
+                   "3,162 haplotypes at 100,000 SNPs). AATS depends on n: compare values at the same n")
     p.add_argument("--utility", nargs="+", choices=["imputation"], default=[],
                    help="opt-in utility statistics: 'imputation' imputes the holdout's masked SNPs with Beagle 5 "
                    "(apt-get install beagle) using the real and each artificial panel; needs --holdout")

@@ -22,10 +22,19 @@ sets. Both are returned.
 The statistic is biased when the two sets differ in size and drifts with the size itself, so
 both sets are subsampled to the same size (the smaller one by default) and the result is the
 mean over several subsamples.
+
+Cost and subsample size: the four distance arrays of one subsample of n haplotypes take about
+3 n² L multiply-adds on L sites, which grows too fast at chromosome scale (10,000 haplotypes
+of 100,000 SNPs: 3 x 10¹³ per repeat). :func:`aats_size` caps n so that one search compares
+at most :data:`NEAREST_NEIGHBOUR_BUDGET` (n² L) haplotype-site pairs; sets within the
+budget are used whole, as before. AATS on random subsamples of n haplotypes is an unbiased
+estimate of the accuracies *at that n*, not of those of the whole sets: nearest neighbours
+are nearer in a larger set, so AA values depend on n and a figure is read with its size.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,7 +43,44 @@ from ..errors import InputError
 from .base import as_haplotype_matrix, check_min_rows, check_same_sites
 from .distance import _nn_cross, _nn_within
 
-__all__ = ["adversarial_accuracy", "accuracy_from_distances"]
+__all__ = ["adversarial_accuracy", "accuracy_from_distances", "aats_size", "NEAREST_NEIGHBOUR_BUDGET"]
+
+#: most haplotype-site comparisons (n_queries x n_references x n_sites) of one nearest-neighbour
+#: search of the evaluation (AATS, the privacy audit) before its sets are subsampled:
+#: 10¹² keeps 10,000 x 10,000 haplotypes of 10,000 SNPs whole (the largest committed
+#: benchmark, about 25 s of float32 products on this project's 2-core machine), and takes
+#: 3,162 haplotypes at 100,000 SNPs, 1,000 at 10⁶
+NEAREST_NEIGHBOUR_BUDGET = 10**12
+
+
+def aats_size(n_real: int, n_syn: int, n_sites: int, *, budget: int | None = NEAREST_NEIGHBOUR_BUDGET) -> int:
+    """The subsample size of AATS: the smaller set, capped so that n² x n_sites <= ``budget``.
+
+    Parameters
+    ----------
+    n_real, n_syn
+        Haplotypes in the two sets.
+    n_sites
+        Sites of both sets.
+    budget
+        Most haplotype-site comparisons of one search (n x n x n_sites); None: no cap.
+
+    Returns
+    -------
+    int
+        ``min(n_real, n_syn, isqrt(budget // n_sites))``, at least 2 (the smallest AATS).
+
+    Examples
+    --------
+    >>> aats_size(5008, 5008, 805), aats_size(10_002, 10_000, 10_000), aats_size(10_002, 10_000, 100_000)
+    (5008, 10000, 3162)
+    """
+    largest = min(int(n_real), int(n_syn))
+    if budget is None or n_sites < 1:
+        return largest
+    if budget < 1:
+        raise InputError(f"the nearest-neighbour budget must be a positive number of comparisons, found {budget}")
+    return max(2, min(largest, math.isqrt(int(budget) // int(n_sites))))
 
 
 def accuracy_from_distances(
@@ -94,8 +140,9 @@ def adversarial_accuracy(
     n_repeats
         Number of subsamples averaged.
     size
-        Haplotypes drawn from each set; None uses ``min(n_real, n_syn)``. Compare models only
-        at the same size: nearest neighbours are nearer in a larger set.
+        Haplotypes drawn from each set; None uses ``min(n_real, n_syn)`` (the evaluation passes
+        :func:`aats_size`). Compare models only at the same size: nearest neighbours are
+        nearer in a larger set, so the accuracies depend on it.
     seed
         Seed of the subsamples.
     block_size

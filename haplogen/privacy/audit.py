@@ -29,6 +29,17 @@ This module is pure numpy / scikit-learn; it never imports torch. Every nearest-
 search works in blocks of query rows against all reference rows; with ``engine=`` (a
 :class:`haplogen.blockwise.Blockwise`) the sets are Dask arrays and the searches, the AATS and
 the copy checks run block by block on its cluster, with the same draws and the same results.
+
+Cost at chromosome scale: a search of q queries among r references on L sites takes q r L
+multiply-adds. Each search of the audit compares at most ``budget`` haplotype-site pairs
+(:data:`~haplogen.metrics.aats.NEAREST_NEIGHBOUR_BUDGET`, 10¹²): the training / holdout
+subsets are capped like the AATS subsample (:func:`~haplogen.metrics.aats.aats_size`), and the
+queries of a search that would still exceed it (artificial haplotypes against the subsets or
+the whole training set, holdout haplotypes against the training set) are a seeded random
+subsample of them. Sets within the budget (10,000 haplotypes of 10,000 SNPs) are audited
+whole, as before. Exact copies are always counted on every artificial haplotype (digests of
+the haplotypes, no distances); the near-copy share is then estimated on the haplotypes
+searched, which the audit records (``n_syn_copy_queries``, ``syn_copy_query_index``).
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..metrics.aats import adversarial_accuracy
+from ..metrics.aats import NEAREST_NEIGHBOUR_BUDGET, aats_size, adversarial_accuracy
 from ..metrics.base import MetricSpec, as_haplotype_matrix
 
 __all__ = [
@@ -285,6 +296,11 @@ class _InMemory:
     def row_keys(self, x: np.ndarray) -> list[bytes]:
         return _row_keys(x)
 
+    def cross(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from ..metrics.distance import _nn_cross
+
+        return _nn_cross(a, b, 2048)
+
 
 def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     """Hanley & McNeil (1982) standard error of an AUC."""
@@ -306,6 +322,8 @@ def privacy_audit(
     seed: int = 0,
     thresholds: PrivacyThresholds = PrivacyThresholds(),
     max_train_queries: int = 2000,
+    size: int | None = None,
+    budget: int | None = NEAREST_NEIGHBOUR_BUDGET,
     engine: Any = None,
 ) -> dict[str, Any]:
     """Audit artificial haplotypes for leaks of their training haplotypes.
@@ -328,6 +346,14 @@ def privacy_audit(
     max_train_queries
         Training haplotypes (drawn at random) whose leave-one-out nearest-neighbour distance
         estimates the near-copy threshold; all of them when the training set is smaller.
+    size
+        Haplotypes of the equal-sized training and holdout subsets (and of each AATS
+        subsample); None: the smallest set, capped by ``budget``
+        (:func:`~haplogen.metrics.aats.aats_size`).
+    budget
+        Most haplotype-site comparisons (queries x references x sites) of one search; the
+        queries of a search beyond it are a seeded random subsample. None: no cap (every
+        search on whole sets, whatever it costs).
     engine : haplogen.blockwise.Blockwise, optional
         Run on Dask arrays (the sets may then be Dask arrays or stores), block by block on
         the engine's cluster; the results are the in-memory ones.
@@ -342,12 +368,17 @@ def privacy_audit(
         to a training one: the natural rate), ``exact_copies_allowed``, ``near_copies``, ``near_copies_share``,
         ``near_copy_threshold``, ``near_copies_holdout_share`` (the rate of real held-out
         haplotypes, the baseline), ``size``, ``n_train``, ``n_holdout``, ``n_syn``,
-        ``n_repeats``, ``seed``. Lists: ``at_risk`` (dicts ``syn_index``,
+        ``n_repeats``, ``seed``, ``budget``, ``n_syn_queries`` (artificial haplotypes of the
+        closer-to-train and membership searches), ``n_syn_copy_queries`` (of the near-copy
+        search), ``n_holdout_copy_queries``. Lists: ``at_risk`` (dicts ``syn_index``,
         ``nearest_train_index``, ``distance``, nearest first). Arrays for figures:
         ``roc_fpr``, ``roc_tpr`` (shape (n_thresholds,)), ``dist_train_to_syn``,
         ``dist_holdout_to_syn`` (shape (size,)), ``dist_syn_to_train`` (shape (n_syn,)),
         ``train_nn_distances`` (shape (n_queries,)); the rows drawn: ``train_subset_index``,
-        ``holdout_subset_index`` (shape (size,)), ``train_query_index`` (shape (n_queries,)).
+        ``holdout_subset_index`` (shape (size,)), ``train_query_index`` (shape (n_queries,)),
+        ``syn_query_index``, ``syn_copy_query_index``, ``holdout_copy_query_index`` (positions
+        in the artificial set and in the holdout subset). ``dist_syn_to_train`` then has one
+        entry per near-copy query.
         And ``verdict`` from :func:`privacy_verdict`.
 
     Raises
@@ -370,10 +401,33 @@ def privacy_audit(
                 "audit artificial haplotypes against the real data of the same sites"
             )
     n_train, n_holdout, n_syn = train_m.shape[0], holdout_m.shape[0], syn_m.shape[0]
-    size = min(n_train, n_holdout, n_syn)
-    # independent streams for the subsets and for each AATS, all from one seed
+    smallest = min(n_train, n_holdout, n_syn)
+    if budget is not None and budget < 1:
+        raise InputError(f"the nearest-neighbour budget must be a positive number of comparisons, found {budget}")
+    if size is None:
+        size = aats_size(min(n_train, n_holdout), n_syn, n_sites, budget=budget)
+    elif not 2 <= int(size) <= smallest:
+        raise InputError(
+            f"the privacy audit's subset size must be between 2 and the smallest set's size ({smallest}), "
+            f"found {size}; pass size=None for the automatic size"
+        )
+    size = int(size)
+
+    def queries(n_query: int, n_reference: int) -> int:
+        """Queries of a search of n_query among n_reference haplotypes within the budget."""
+        if budget is None:
+            return n_query
+        return max(1, min(n_query, int(budget) // max(1, n_reference * n_sites)))
+
+    # independent streams for the subsets and for each AATS, all from one seed; the query
+    # subsamples of capped searches from a fourth, so that uncapped audits draw as before
     state = np.random.SeedSequence(seed).generate_state(3)
     rng = np.random.default_rng(state[0])
+    capped_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+
+    def draw(n: int, k: int) -> np.ndarray:
+        return np.arange(n) if k >= n else np.sort(capped_rng.choice(n, size=k, replace=False))
+
     train_idx = np.sort(rng.choice(n_train, size=size, replace=False))
     holdout_idx = np.sort(rng.choice(n_holdout, size=size, replace=False))
     train_sub = ops.take(train_m, train_idx)
@@ -387,55 +441,64 @@ def privacy_audit(
     privacy_loss_strict = float(aa_holdout["aats_strict"] - aa_train["aats_strict"])
 
     # 2. closer-to-train share: each artificial haplotype's nearest neighbour in the training
-    #    subset against that in the equal-sized holdout subset
-    d_syn_train_sub, _ = ops.nearest(syn_m, train_sub)
-    d_syn_holdout_sub, _ = ops.nearest(syn_m, holdout_sub)
+    #    subset against that in the equal-sized holdout subset; 3. membership inference: a
+    #    member is a real haplotype near some artificial one. Both from the same two searches
+    #    (artificial x training subset, artificial x holdout subset), read both ways
+    syn_query = draw(n_syn, queries(n_syn, size))
+    syn_q = syn_m if syn_query.size == n_syn else ops.take(syn_m, syn_query)
+    d_syn_train_sub, d_train_syn = ops.cross(syn_q, train_sub)
+    d_syn_holdout_sub, d_holdout_syn = ops.cross(syn_q, holdout_sub)
+    del syn_q
     closer = d_syn_train_sub < d_syn_holdout_sub
     tie = d_syn_train_sub == d_syn_holdout_sub
     closer_to_train = float(np.mean(closer + 0.5 * tie))
     closer_strict = float(np.mean(closer))
-
-    # 3. membership inference: a member is a real haplotype near some artificial one
-    d_train_syn, _ = ops.nearest(train_sub, syn_m)
-    d_holdout_syn, _ = ops.nearest(holdout_sub, syn_m)
     is_member = np.concatenate([np.ones(size, dtype=np.int8), np.zeros(size, dtype=np.int8)])
     score = -np.concatenate([d_train_syn, d_holdout_syn]).astype(np.float64)
     mia_auc = float(roc_auc_score(is_member, score))
     fpr, tpr, _ = roc_curve(is_member, score)
 
-    # 4. exact and near copies against the whole training set
-    d_syn_train, nearest_train = ops.nearest(syn_m, train_m)
-    exact_train = int(np.count_nonzero(d_syn_train == 0))
+    # 4. exact copies of every artificial haplotype, by their keys (no distances); near copies
+    #    from a search against the whole training set (of a subsample of the artificial
+    #    haplotypes when that search exceeds the budget)
     holdout_row_keys, syn_row_keys = ops.row_keys(holdout_m), ops.row_keys(syn_m)
+    train_keys: dict[bytes, int] = {}
+    for k, key in enumerate(ops.row_keys(train_m)):
+        train_keys.setdefault(key, k)  # the first training row of each haplotype, as the search
+    copy_of = {i: train_keys[key] for i, key in enumerate(syn_row_keys) if key in train_keys}
+    exact_train = len(copy_of)
     holdout_keys = set(holdout_row_keys)
     exact_holdout = int(sum(key in holdout_keys for key in syn_row_keys))
     # natural rate: unseen real haplotypes that are identical to a training haplotype
-    train_keys = set(ops.row_keys(train_m))
     holdout_copy_rate = float(np.mean([key in train_keys for key in holdout_row_keys]))
+    syn_copy_query = draw(n_syn, queries(n_syn, n_train))
+    d_syn_train, nearest_train = ops.nearest(
+        syn_m if syn_copy_query.size == n_syn else ops.take(syn_m, syn_copy_query), train_m)
     # copies expected from that rate, and their variance: binomial noise of the synthetic
     # count plus the uncertainty of the rate itself, estimated on n_holdout haplotypes
     expected = n_syn * holdout_copy_rate
     variance = expected * (1 - holdout_copy_rate) * (1 + n_syn / n_holdout)
     exact_allowed = int(thresholds.exact_copies_max + np.ceil(expected + 3 * np.sqrt(variance)))
-    n_queries = min(n_train, max_train_queries)
+    n_queries = min(n_train, max_train_queries, queries(n_train, n_train))
+    n_queries = max(n_queries, min(n_train, 2))
     query = np.sort(rng.choice(n_train, size=n_queries, replace=False)) if n_queries < n_train else np.arange(n_train)
     d_train_train, _ = ops.nearest(ops.take(train_m, query), train_m, self_index=query)
     threshold = float(np.percentile(d_train_train, thresholds.near_copy_percentile))
     near = d_syn_train < threshold
     near_copies = int(np.count_nonzero(near))
-    d_holdout_train, _ = ops.nearest(holdout_sub, train_m)
+    holdout_copy_query = draw(size, queries(size, n_train))
+    d_holdout_train, _ = ops.nearest(
+        holdout_sub if holdout_copy_query.size == size else ops.take(holdout_sub, holdout_copy_query), train_m)
     near_holdout_share = float(np.mean(d_holdout_train < threshold))
 
-    at_risk_idx = np.flatnonzero(near | (d_syn_train == 0))
-    order = np.lexsort((at_risk_idx, d_syn_train[at_risk_idx]))
+    # at risk: the near copies found, and every exact copy (found by its key)
+    risky = {int(syn_copy_query[k]): (int(d_syn_train[k]), int(nearest_train[k])) for k in np.flatnonzero(near)}
+    risky.update({i: (0, j) for i, j in copy_of.items()})
     at_risk = [
-        {
-            "syn_index": int(i),
-            "nearest_train_index": int(nearest_train[i]),
-            "distance": int(d_syn_train[i]),
-        }
-        for i in at_risk_idx[order]
+        {"syn_index": i, "nearest_train_index": j, "distance": d}
+        for i, (d, j) in sorted(risky.items(), key=lambda item: (item[1][0], item[0]))
     ]
+    near_share = near_copies / syn_copy_query.size
 
     audit: dict[str, Any] = {
         "privacy_loss": privacy_loss,
@@ -454,7 +517,7 @@ def privacy_audit(
         "holdout_copy_rate": holdout_copy_rate,
         "exact_copies_allowed": exact_allowed,
         "near_copies": near_copies,
-        "near_copies_share": near_copies / n_syn,
+        "near_copies_share": near_share,
         "near_copy_threshold": threshold,
         "near_copies_holdout_share": near_holdout_share,
         "size": int(size),
@@ -464,6 +527,10 @@ def privacy_audit(
         "n_sites": int(n_sites),
         "n_repeats": int(n_repeats),
         "n_train_queries": int(n_queries),
+        "n_syn_queries": int(syn_query.size),
+        "n_syn_copy_queries": int(syn_copy_query.size),
+        "n_holdout_copy_queries": int(holdout_copy_query.size),
+        "budget": None if budget is None else int(budget),
         "seed": int(seed),
         "at_risk": at_risk,
         "roc_fpr": fpr,
@@ -475,6 +542,9 @@ def privacy_audit(
         "train_subset_index": train_idx,
         "holdout_subset_index": holdout_idx,
         "train_query_index": query,
+        "syn_query_index": syn_query,
+        "syn_copy_query_index": syn_copy_query,
+        "holdout_copy_query_index": holdout_copy_query,
     }
     audit["verdict"] = privacy_verdict(audit, thresholds)
     return audit

@@ -1,4 +1,14 @@
-"""Nearest-neighbour adversarial accuracy (AATS, Yale et al. 2020) of real vs each synthetic set."""
+"""Nearest-neighbour adversarial accuracy (AATS, Yale et al. 2020) of real vs each synthetic set.
+
+The subsample size: both sets are drawn down to the same number n of haplotypes,
+:func:`haplogen.metrics.aats.aats_size` (the smaller set, capped so that one search compares
+at most :data:`~haplogen.metrics.aats.NEAREST_NEIGHBOUR_BUDGET` haplotype-site pairs: 3,162
+haplotypes at 100,000 SNPs; 805-SNP and 10,000-SNP sets of up to 10,000 haplotypes stay
+whole). The option ``size`` (``haplogen evaluate --aats-size N``) sets n, 0 the whole sets.
+The accuracies are those of sets of n haplotypes (nearest neighbours are nearer in larger
+sets), so the report states n beside every value, and ``metrics.json`` records it
+(provenance parameter ``aats``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import blockwise
-from ..metrics.aats import adversarial_accuracy
+from ..errors import InputError
+from ..metrics.aats import NEAREST_NEIGHBOUR_BUDGET, aats_size, adversarial_accuracy
 from ..metrics.base import MetricSpec
 from .registry import EvaluationContext, FigureSpec, Measurement, register_statistic
 
@@ -55,26 +66,70 @@ def _imbalance_note(name: str, aa_truth: float, aa_syn: float) -> str | None:
     )
 
 
+def subsample_size(ctx: EvaluationContext, n_syn: int, statistic: str = "aats") -> tuple[int, str]:
+    """The number of haplotypes drawn from each set, and how it was chosen (a clause).
+
+    Parameters
+    ----------
+    ctx
+        The evaluation; its option ``size`` of ``statistic`` (None: automatic, 0: the whole
+        sets, n: n haplotypes) decides.
+    n_syn
+        Haplotypes of the synthetic set.
+
+    Raises
+    ------
+    InputError
+        When the option is negative, or larger than the smaller set.
+    """
+    n_real, n_sites = ctx.real.n_haplotypes, ctx.real.n_sites
+    largest = min(n_real, n_syn)
+    asked = ctx.option(statistic, "size")
+    if asked is None:
+        size = aats_size(n_real, n_syn, n_sites, budget=NEAREST_NEIGHBOUR_BUDGET)
+        if size < largest:
+            return size, (f"capped from {largest:,} so that a search compares at most "
+                          f"{NEAREST_NEIGHBOUR_BUDGET:.0e} haplotype-site pairs (n² x {n_sites:,} sites; "
+                          "--aats-size sets n, 0 the whole sets)")
+        return size, "the smaller set, whole"
+    asked = int(asked)
+    if asked < 0 or asked == 1 or asked > largest:
+        raise InputError(
+            f"the AATS subsample size must be 0 (the whole sets) or between 2 and the smaller set's size "
+            f"({largest:,}), found {asked}; pass --aats-size 0 or a size in that range"
+        )
+    return (largest, "the smaller set, whole (asked for)") if asked == 0 else (asked, "as asked (--aats-size)")
+
+
 def compute(ctx: EvaluationContext) -> Measurement:
-    comparisons, notes = {}, []
+    comparisons, notes, chosen = {}, [], {}
     for name, h in ctx.synthetic.items():
+        size, how = subsample_size(ctx, h.n_haplotypes)
         ctx.say(f"AATS ({ctx.aats_repeats} subsamples): {name}")
+        if size < min(ctx.real.n_haplotypes, h.n_haplotypes):
+            ctx.say(f"AATS of {name} on {size:,} haplotypes of each set ({how})")
         if ctx.blockwise is not None:
             res = comparisons[name] = blockwise.adversarial_accuracy(
-                ctx.blockwise.array(ctx.real), ctx.blockwise.array(h), n_repeats=ctx.aats_repeats, seed=ctx.seed,
-                engine=ctx.blockwise)
+                ctx.blockwise.array(ctx.real), ctx.blockwise.array(h), n_repeats=ctx.aats_repeats, size=size,
+                seed=ctx.seed, engine=ctx.blockwise)
         else:
             res = comparisons[name] = adversarial_accuracy(ctx.real.matrix, h.matrix, n_repeats=ctx.aats_repeats,
-                                                           seed=ctx.seed)
+                                                           size=size, seed=ctx.seed)
+        chosen[name] = {"size": int(res["size"]), "n_repeats": int(res["n_repeats"]), "size_rule": how}
         if int(res["n_repeats"]) > 1:
             notes.append(
                 f"AATS of {name}: mean of {res['n_repeats']} random subsamples of {res['size']:,} real and "
-                f"{res['size']:,} synthetic haplotypes (standard deviation {float(res['aats_sd']):.3f})."
+                f"{res['size']:,} synthetic haplotypes ({how}; standard deviation {float(res['aats_sd']):.3f})."
             )
         else:
             notes.append(
                 f"AATS of {name}: computed once on {res['size']:,} real and {res['size']:,} synthetic "
                 "haplotypes (equal-sized sets need no subsampling)."
+            )
+        if how.startswith("capped") or how.startswith("as asked"):
+            notes.append(
+                f"AATS of {name} is measured on sets of {res['size']:,} haplotypes: nearest neighbours are nearer "
+                "in larger sets, so compare it only with AATS at the same size."
             )
         imbalance = _imbalance_note(name, float(res["aa_truth"]), float(res["aa_syn"]))
         if imbalance:
@@ -83,6 +138,7 @@ def compute(ctx: EvaluationContext) -> Measurement:
         values={name: {key: res[key] for key in _KEYS} for name, res in comparisons.items()},
         result=AATSResult(comparisons),
         notes=notes,
+        parameters={"aats": chosen},
     )
 
 

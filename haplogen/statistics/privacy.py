@@ -3,6 +3,11 @@
 Runs :func:`haplogen.privacy.audit.privacy_audit` of each synthetic set against the real set
 (the training set) and the holdout set; needs a holdout. Its values are graded by the audit's
 verdict (limits that depend on the set sizes), not by grade bands.
+
+Its nearest-neighbour searches are bounded like AATS: the training and holdout subsets have
+the AATS size rule's n (the option ``size``, ``haplogen evaluate --aats-size``; 0 for whole
+sets, and then no search is capped), and a search that would still compare more than 10¹²
+haplotype-site pairs searches a random subsample of its queries; the report's note says which.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..metrics.aats import NEAREST_NEIGHBOUR_BUDGET
 from ..privacy.audit import PRIVACY_METRICS, PrivacyThresholds, privacy_audit
 from .registry import HOLDOUT, EvaluationContext, FigureSpec, Measurement, register_statistic
 
@@ -40,6 +46,12 @@ def compute(ctx: EvaluationContext) -> Measurement:
     if ctx.holdout is None:  # evaluate() checks the HOLDOUT need first; a direct call may not
         raise InputError("the privacy audit needs a holdout set of individuals the model never saw; pass one")
     thresholds = ctx.thresholds or PrivacyThresholds()
+    asked = ctx.option("privacy", "size")
+    if asked is not None and (int(asked) < 0 or int(asked) == 1):
+        raise InputError(f"the privacy audit's subset size must be 0 (whole sets) or at least 2, found {asked}; "
+                         "pass --aats-size 0 or a size of at least 2")
+    size = None if asked is None or int(asked) == 0 else int(asked)
+    budget = None if asked is not None else NEAREST_NEIGHBOUR_BUDGET
     audits = {}
     for name, h in ctx.synthetic.items():
         ctx.say(f"privacy audit: {name}")
@@ -47,22 +59,42 @@ def compute(ctx: EvaluationContext) -> Measurement:
         if engine is not None:
             audits[name] = privacy_audit(engine.array(ctx.real), engine.array(ctx.holdout), engine.array(h),
                                          n_repeats=ctx.aats_repeats, seed=ctx.seed, thresholds=thresholds,
-                                         engine=engine)
+                                         size=size, budget=budget, engine=engine)
         else:
             audits[name] = privacy_audit(ctx.real.matrix, ctx.holdout.matrix, h.matrix, n_repeats=ctx.aats_repeats,
-                                         seed=ctx.seed, thresholds=thresholds)
+                                         seed=ctx.seed, thresholds=thresholds, size=size, budget=budget)
     first = next(iter(audits.values()))
-    note = (
+    notes = [
         f"Privacy audit: {ctx.real_name} is the training set ({ctx.real.n_haplotypes:,} haplotypes); "
         f"{first['size']:,} training haplotypes drawn at random against {first['size']:,} holdout "
         f"haplotypes; near-copy threshold from {first['n_train_queries']:,} training haplotypes' "
         "nearest-neighbour distances."
-    )
+    ]
+    for name, audit in audits.items():
+        capped = [f"{audit['n_syn_queries']:,} of the {audit['n_syn']:,} artificial haplotypes in the "
+                  "closer-to-train and membership searches"] if audit["n_syn_queries"] < audit["n_syn"] else []
+        if audit["n_syn_copy_queries"] < audit["n_syn"]:
+            capped.append(f"{audit['n_syn_copy_queries']:,} of them in the near-copy search (exact copies: all)")
+        if audit["n_holdout_copy_queries"] < audit["size"]:
+            capped.append(f"{audit['n_holdout_copy_queries']:,} holdout haplotypes for the holdout's near-copy share")
+        smaller = audit["size"] < min(audit["n_train"], audit["n_holdout"], audit["n_syn"])
+        if audit["budget"] is None and smaller:
+            notes.append(f"Privacy audit of {name}: training and holdout subsets of {audit['size']:,} haplotypes, "
+                         "as asked (--aats-size).")
+        elif capped or smaller:
+            notes.append(
+                f"Privacy audit of {name} on random subsamples, so that a search compares at most "
+                f"{audit['budget']:.0e} haplotype-site pairs (--aats-size 0 audits whole sets): subsets of "
+                f"{audit['size']:,} haplotypes" + "".join(f"; {c}" for c in capped) + "."
+            )
     return Measurement(
         values={name: {key: audit[key] for key in PRIVACY_METRICS} for name, audit in audits.items()},
         result=PrivacyResult(audits, thresholds),
-        notes=[note],
-        parameters={"privacy_thresholds": thresholds.to_dict()},
+        notes=notes,
+        parameters={"privacy_thresholds": thresholds.to_dict(),
+                    "privacy_subsamples": {name: {k: audit[k] for k in (
+                        "size", "n_repeats", "n_train_queries", "n_syn_queries", "n_syn_copy_queries",
+                        "n_holdout_copy_queries", "budget")} for name, audit in audits.items()}},
     )
 
 
