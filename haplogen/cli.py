@@ -90,7 +90,14 @@ def _int_at_least(minimum: int, what: str):
 
 _positive_int = _int_at_least(1, "a positive integer")
 _seed = _int_at_least(0, "a non-negative integer seed")
-_nonnegative_int = _int_at_least(0, "a non-negative integer")
+
+
+def _subsample_size(text: str) -> int:
+    """An argparse type: 0 (whole sets) or a subsample of at least 2 haplotypes."""
+    value = _int_at_least(0, "0 (the whole sets) or a size of at least 2")(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("expected 0 (the whole sets) or a size of at least 2, found 1")
+    return value
 
 
 def _finite_float(what: str, *, minimum: float | None = None, positive: bool = False, maximum: float | None = None):
@@ -508,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "by nearest neighbours")
     p.add_argument("-o", "--output", required=True, help="output directory (report.html, metrics.json)")
     p.add_argument("--aats-repeats", type=_positive_int, default=5, help="subsamples averaged for AATS")
-    p.add_argument("--aats-size", type=_nonnegative_int, metavar="N",
+    p.add_argument("--aats-size", type=_subsample_size, metavar="N",
                    help="haplotypes drawn from each set for AATS and the privacy audit's nearest-neighbour "
                    "subsets (0: the whole sets; default: the smaller set, capped so that n x n x sites <= 1e12, "
                    "3,162 haplotypes at 100,000 SNPs). AATS depends on n: compare values at the same n")
