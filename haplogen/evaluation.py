@@ -193,7 +193,12 @@ def evaluate(
     models
         ``{synthetic set name: trained model}``, for statistics that need the model itself.
     options
-        ``{statistic name: {option: value}}`` (``{"ld": {"window_sites": 200}}``).
+        ``{statistic name: {option: value}}`` (``{"ld": {"window_sites": 200}}``). The
+        nearest-neighbour statistics take ``{"aats": {"size": n}, "privacy": {"size": n}}``:
+        the haplotypes drawn from each set (0: the whole sets; absent: the smaller set,
+        capped by :func:`haplogen.metrics.aats.aats_size` so that a search stays within
+        :data:`~haplogen.metrics.aats.NEAREST_NEIGHBOUR_BUDGET`); the sizes used are recorded
+        in the provenance (``aats``, ``privacy_subsamples``).
     blockwise : haplogen.blockwise.Blockwise, optional
         Compute the statistics that have a block-wise path on Dask arrays, with bounded
         memory, on this engine's cluster (:func:`haplogen.blockwise.open_blockwise`).
