@@ -36,7 +36,7 @@ multiply-adds. Each search of the audit compares at most ``budget`` haplotype-si
 subsets are capped like the AATS subsample (:func:`~haplogen.metrics.aats.aats_size`), and the
 queries of a search that would still exceed it (artificial haplotypes against the subsets or
 the whole training set, holdout haplotypes against the training set) are a seeded random
-subsample of them. Sets within the budget (10,000 haplotypes of 10,000 SNPs) are audited
+subsample of them; the membership attacker then holds that subsample of the artificial set. Sets within the budget (10,000 haplotypes of 10,000 SNPs) are audited
 whole, as before. Exact copies are always counted on every artificial haplotype (digests of
 the haplotypes, no distances); the near-copy share is then estimated on the haplotypes
 searched, which the audit records (``n_syn_copy_queries``, ``syn_copy_query_index``).
@@ -508,7 +508,7 @@ def privacy_audit(
         "aats_train_strict": float(aa_train["aats_strict"]),
         "aats_holdout_strict": float(aa_holdout["aats_strict"]),
         "closer_to_train": closer_to_train,
-        "closer_to_train_se": float(np.sqrt(closer_to_train * (1 - closer_to_train) / n_syn)),
+        "closer_to_train_se": float(np.sqrt(closer_to_train * (1 - closer_to_train) / syn_query.size)),
         "closer_to_train_strict": closer_strict,
         "mia_auc": mia_auc,
         "mia_auc_se": _auc_standard_error(mia_auc, size, size),
@@ -578,7 +578,8 @@ def privacy_verdict(audit: dict[str, Any], thresholds: PrivacyThresholds = Priva
     """
     t = thresholds
     size = int(audit.get("size", 0)) or 1
-    n_syn = int(audit.get("n_syn", size)) or 1
+    # the closer-to-train share is a mean over the artificial haplotypes searched
+    n_syn = int(audit.get("n_syn_queries", audit.get("n_syn", size))) or 1
     # standard errors of each statistic when nothing leaks (see PrivacyThresholds.noise_factor)
     null_se = {
         "privacy_loss": 0.5 / np.sqrt(size),
