@@ -21,6 +21,10 @@ whose size is set by :attr:`Blockwise.chunk_bytes`, never the whole matrix:
   blocks of haplotypes (exactly);
 * nearest neighbours (AATS, privacy audit): Hamming distances ``|a| + |b| - 2 a·b`` from products
   of 0/1 blocks, blocks of rows x all rows, the minimum per row (exactly; ties: the first row);
+  within one set only the blocks on and above the diagonal (the matrix is symmetric). A
+  subsample (AATS, the audit's subsets, whose size the nearest-neighbour budget of
+  :func:`haplogen.metrics.aats.aats_size` bounds) is read into memory once, not from the
+  store at every pair of blocks;
 * exact copies: a 16-byte digest of each packed haplotype (exactly);
 * populations: counts per population from indicators ᵀ X over chunks (exactly, given labels);
   unlabelled sets assigned on the block-wise PCA.
