@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import hashlib
 import json
 import math
 import os
@@ -127,6 +128,7 @@ def read_input(
     labels: str | os.PathLike | None = None,
     missing_labels: str = "error",
     warn: Say | None = None,
+    stream: bool = False,
 ) -> Haplotypes:
     """Read haplotypes from a VCF/BCF or hapt file and attach population labels.
 
@@ -138,6 +140,8 @@ def read_input(
         Legend file of a hapt input (``id position a0 a1``).
     options
         :class:`haplogen.io.vcf.ReadOptions` for VCF input.
+    stream
+        For a VCF Zarr store: rows read on demand (:class:`haplogen.io.streamed.StreamedHaplotypes`).
     labels
         A ``sample pop super_pop`` table; individuals missing from it are handled as
         ``missing_labels`` says (``error``, ``drop`` or ``unknown``).
@@ -153,7 +157,7 @@ def read_input(
     """
     from .io import read_haplotypes
 
-    h = read_haplotypes(path, legend=legend, options=options)
+    h = read_haplotypes(path, legend=legend, options=options, stream=stream)
     if labels is not None:
         h = h.with_labels(read_labels(labels), on_missing=missing_labels)
     say_warning = _warner(warn)
@@ -172,6 +176,7 @@ def _read(
     missing_labels: str = "error",
     say: Say = _quiet,
     warn: Say | None = None,
+    stream: bool = False,
 ) -> Haplotypes:
     """:func:`read_input`, with a legend that applies to hapt inputs only, then one summary line."""
     from .io import detect_format
@@ -179,7 +184,8 @@ def _read(
     # a legend describes the sites of hapt inputs; a VCF among the inputs has its own
     if legend is not None and (Path(path).is_file() or Path(path).is_dir()) and detect_format(path) != "hapt":
         legend = None
-    h = read_input(path, legend=legend, options=options, labels=labels, missing_labels=missing_labels, warn=warn)
+    h = read_input(path, legend=legend, options=options, labels=labels, missing_labels=missing_labels, warn=warn,
+                   stream=stream)
     say(describe_read(h, path, what))
     return h
 
@@ -242,13 +248,23 @@ def input_warnings(h: Haplotypes) -> list[str]:
     if h.n_haplotypes == 0 or h.n_sites == 0:
         return found
     m = h.matrix
-    counts = m.sum(axis=0, dtype=np.int64)
+    streamed = not isinstance(m, np.ndarray)  # rows read from a store on demand, in chunks of pairs
+    counts = m.column_counts() if streamed else m.sum(axis=0, dtype=np.int64)
     polymorphic = (counts > 0) & (counts < h.n_haplotypes)
     n_poly = int(polymorphic.sum())
     pairs = _diploid_pairs(h)
+    step = max(1, m.batch_rows() // 2) if streamed else max(1, pairs.shape[0])
+
+    def pair_rows() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(pairs, first haplotypes, second haplotypes) in chunks."""
+        for lo in range(0, pairs.shape[0], step):
+            part = pairs[lo:lo + step]
+            rows = m.read(part.ravel()) if streamed else m[part.ravel()]
+            yield part, rows[0::2], rows[1::2]
+
     if pairs.shape[0] >= 2 and n_poly >= 1:
-        same = np.all(m[pairs[:, 0]] == m[pairs[:, 1]], axis=1)
-        if same.all():
+        same = all(bool(np.all(a == b)) for _, a, b in pair_rows())
+        if same:
             found.append(
                 f"every one of its {pairs.shape[0]:,} diploid individuals is homozygous at every one of "
                 f"its {h.n_sites:,} sites (the two haplotypes of each individual are identical): "
@@ -265,13 +281,15 @@ def input_warnings(h: Haplotypes) -> list[str]:
     if pairs.shape[0] >= 2 and n_poly >= 50:
         seen: dict[bytes, int] = {}
         copies: list[tuple[str, str]] = []
-        for a, b in pairs:
-            rows = sorted((m[a].tobytes(), m[b].tobytes()))
-            key = rows[0] + b"|" + rows[1]
-            if key in seen:
-                copies.append((str(h.haplotype_sample[a]), str(h.haplotype_sample[seen[key]])))
-            else:
-                seen[key] = int(a)
+        for part, first, second in pair_rows():
+            for (a, _), ra, rb in zip(part, first, second):
+                # a digest per individual: a few bytes each, not the rows themselves
+                two = sorted((hashlib.sha256(ra.tobytes()).digest(), hashlib.sha256(rb.tobytes()).digest()))
+                key = two[0] + two[1]
+                if key in seen:
+                    copies.append((str(h.haplotype_sample[a]), str(h.haplotype_sample[seen[key]])))
+                else:
+                    seen[key] = int(a)
         if copies:
             shown = ", ".join(f"{x} = {y}" for x, y in copies[:3]) + (" ..." if len(copies) > 3 else "")
             found.append(
@@ -426,6 +444,8 @@ def _train(
     from .models.training import set_threads
 
     rank, size = dist.world()
+    if not isinstance(h.matrix, np.ndarray) and not MODELS[model].streaming:
+        h = h.load()  # rows streamed from a store, for a family that trains on the matrix in memory
     out = Path(out_dir)
     final = out / MODEL_FILE
     checkpoint = out / CHECKPOINT_FILE
@@ -1046,7 +1066,7 @@ def training_data_record(h: Haplotypes) -> dict[str, Any]:
         "individuals": [str(s) for s in h.samples.tolist()],
         "n_haplotypes": int(h.n_haplotypes),
         "n_sites": int(h.n_sites),
-        "matrix_sha256": matrix_checksum(h.matrix),
+        "matrix_sha256": matrix_checksum(h.matrix) if isinstance(h.matrix, np.ndarray) else h.matrix.checksum(),
         "file": source_record(h),
     }
 
@@ -1531,18 +1551,19 @@ def train_from_file(
     dict
         The provenance record of the model (see :func:`train`).
     """
+    from .models.registry import get_family
+
     say = say or _quiet
     check_model_dir(out_dir, resume=train_options.get("resume", False), overwrite=train_options.get("overwrite", False))
+    # a family that trains on mini-batches reads a store's rows as it needs them, never whole
     h = _read(input, what="input", legend=legend, options=options, labels=labels,
-              missing_labels=missing_labels, say=say, warn=warn)
+              missing_labels=missing_labels, say=say, warn=warn, stream=get_family(model).streaming)
     if split_file is not None:
         from .split import apply_split, read_split
 
         h, _ = apply_split(h, read_split(split_file), strict=False)
         say(f"training on the 'train' side of {split_file}: {h.n_haplotypes} haplotypes of {h.n_samples} individuals")
     if labels is not None and h.population is not None:
-        from .models.registry import get_family
-
         if get_family(model).conditional:
             pops, counts = np.unique(h.population.astype(str), return_counts=True)
             say(f"learning {len(pops)} populations: " + ", ".join(f"{p} ({c} haplotypes)" for p, c in zip(pops, counts)))

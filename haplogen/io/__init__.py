@@ -105,6 +105,7 @@ def read_haplotypes(
     *,
     legend: str | os.PathLike | None = None,
     options: ReadOptions | None = None,
+    stream: bool = False,
 ) -> Haplotypes:
     """Read haplotypes from a VCF/BCF, a hapt file or a store (format from :func:`detect_format`).
 
@@ -116,6 +117,9 @@ def read_haplotypes(
         Legend of a hapt file (see :func:`read_hapt`); an error for a VCF or a store.
     options
         :class:`ReadOptions` of a VCF or a store; an error for a hapt file.
+    stream
+        For a store: return :class:`haplogen.io.streamed.StreamedHaplotypes`, whose rows are
+        read on demand, instead of reading the matrix (other formats are read whole).
 
     Returns
     -------
@@ -129,6 +133,11 @@ def read_haplotypes(
                 f"{Path(path).name} is a VCF Zarr store, which has its own sites; a legend belongs with "
                 "a hapt file only: leave out the legend"
             )
+        if stream:
+            from .store import StoreHaplotypes
+            from .streamed import streamed_from_store
+
+            return streamed_from_store(StoreHaplotypes.open(path, options))
         return read_store(path, options)
     if fmt == "vcf":
         if legend is not None:

@@ -133,6 +133,34 @@ def _finite_number(value: Any, what: str, *, positive: bool) -> float:
     return float(value)
 
 
+class StreamedRows:
+    """Training rows read on demand, as a streaming family sees them.
+
+    ``rows[index]`` (a 1-d tensor of row numbers) reads those rows from the store and returns
+    them as a tensor of the family's ``data_dtype`` on its device, shape (len(index), n_sites).
+
+    Parameters
+    ----------
+    rows
+        A lazy (n_haplotypes, n_sites) source with ``shape`` and ``read(index) -> uint8 ndarray``
+        (:class:`haplogen.io.streamed.StoreRows`).
+    device, dtype
+        Where and as what the rows are returned.
+    """
+
+    def __init__(self, rows: Any, device: torch.device, dtype: torch.dtype) -> None:
+        self.rows = rows
+        self.device = device
+        self.dtype = dtype
+        self.shape = torch.Size(rows.shape)
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
+        if not isinstance(index, torch.Tensor) or index.dim() != 1:
+            raise TypeError("streamed training rows are read by a 1-d tensor of row numbers")
+        block = self.rows.read(index.cpu().numpy())
+        return torch.from_numpy(block).to(device=self.device, dtype=self.dtype)
+
+
 class GenerativeModel(abc.ABC):
     """A generative model of haplotypes.
 
@@ -167,6 +195,9 @@ class GenerativeModel(abc.ABC):
     #: whether the family shares an epoch's work between the processes of a torchrun launch
     #: (:mod:`haplogen.models.distributed`)
     distributed: ClassVar[bool] = False
+    #: True when the family trains on rows read on demand (:class:`StreamedRows`): given data
+    #: streamed from a store, it never holds the whole matrix
+    streaming: ClassVar[bool] = False
 
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
@@ -386,6 +417,23 @@ class GenerativeModel(abc.ABC):
             )
         return np.ascontiguousarray(x, dtype=np.uint8)
 
+    def _check_streamed(self, x: Any) -> Any:
+        """Rows streamed from a store (:class:`haplogen.io.streamed.StoreRows`): the family must
+        train on rows read on demand; the shape is checked here, the alleles as they are read."""
+        if not self.streaming:
+            raise InputError(
+                f"the {self.name} family trains on the matrix in memory, and was given rows streamed from a store; "
+                "load them first (StreamedHaplotypes.load)"
+            )
+        n, m = x.shape
+        if m != self.n_sites:
+            raise InputError(
+                f"the model was built for {self.n_sites} sites but the data have {m}; build the model with n_sites={m}"
+            )
+        if n < 2:
+            raise InputError(f"training needs at least 2 haplotypes, found {n}")
+        return x
+
     def _not_conditional(self) -> InputError:
         from .registry import conditional_families
 
@@ -475,7 +523,11 @@ class GenerativeModel(abc.ABC):
         TrainingInterrupted
             On Ctrl-C or SIGTERM (a KeyboardInterrupt); see its ``checkpoint_path``.
         """
-        x = self._check_data(x)
+        streamed = not isinstance(x, np.ndarray) and hasattr(x, "read")
+        if streamed:
+            x = self._check_streamed(x)
+        else:
+            x = self._check_data(x)
         if dist.world()[1] > 1 and not self.distributed:
             raise InputError(
                 f"{self.name} trains in one process, but this is one of {dist.world()[1]} processes started by "
@@ -509,8 +561,12 @@ class GenerativeModel(abc.ABC):
             if populations != self.populations:
                 self._rebuild_for(populations)
             self.population_counts = tuple(int(c) for c in counts)
-        fingerprint = data_fingerprint(x, None if names is None else list(names))
-        xt = torch.from_numpy(x).to(device=self.device, dtype=self.data_dtype)  # (N, n_sites)
+        label_list = None if names is None else list(names)
+        fingerprint = x.fingerprint(label_list) if streamed else data_fingerprint(x, label_list)
+        if streamed:
+            xt = StreamedRows(x, self.device, self.data_dtype)  # (N, n_sites), read by rows
+        else:
+            xt = torch.from_numpy(x).to(device=self.device, dtype=self.data_dtype)  # (N, n_sites)
         codes = None if names is None else self._encode(names)  # (N,) int64
 
         start_epoch = 0
