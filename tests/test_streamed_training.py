@@ -25,15 +25,21 @@ SMALL = {"n_states": 4, "block_sites": 8, "batch_size": 40, "segment_sites": 16,
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory, sim_haplotypes) -> tuple[Path, Path, Path]:
-    """sim_haplotypes (600 haplotypes, 3 populations, 300 SNPs) as a VCF, a store of small chunks
-    (64 variants x 40 individuals) and a labels table."""
+def small(sim_haplotypes) -> Haplotypes:
+    """Every third individual of sim_haplotypes (200 haplotypes, 3 populations) at its first 120 SNPs."""
+    keep = sim_haplotypes.samples[::3]
+    return sim_haplotypes.select_samples(keep).take_sites(np.arange(120))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, small) -> tuple[Path, Path, Path]:
+    """``small`` as a VCF, a store of small chunks (32 variants x 20 individuals) and a labels table."""
     d = tmp_path_factory.mktemp("streamed")
     vcf = d / "sim.vcf.gz"
-    write_vcf(sim_haplotypes, vcf)
-    store = import_vcf(vcf, d / "sim.vcz", variants_chunk_size=64, samples_chunk_size=40)
+    write_vcf(small, vcf)
+    store = import_vcf(vcf, d / "sim.vcz", variants_chunk_size=32, samples_chunk_size=20)
     labels = d / "labels.tsv"
-    write_labels(sim_haplotypes, labels)
+    write_labels(small, labels)
     return vcf, store, labels
 
 
@@ -56,12 +62,12 @@ def reads(monkeypatch) -> list[int]:
     return seen
 
 
-@pytest.mark.parametrize("minibatch", [0, 150])
+@pytest.mark.parametrize("minibatch", [0, 50])
 def test_hmm_trained_from_a_store_by_rows_equals_training_in_memory(files, tmp_path, monkeypatch, reads, minibatch):
     vcf, store, labels = files
     # small reads: the model must never ask for more rows at once than these bounds
     monkeypatch.setattr(hmm_module, "_READ_ROWS", 64)
-    monkeypatch.setattr(streamed_module, "_PASS_BYTES", 300 * 50)
+    monkeypatch.setattr(streamed_module, "_PASS_BYTES", 120 * 50)
     settings = {**SMALL, "minibatch": minibatch, "init_haplotypes": 60}
     common = dict(model="hmm", labels=labels, seed=3, overrides=settings, epochs=3)
     from_store = api.train_from_file(store, out_dir=tmp_path / "store", **common)
@@ -81,7 +87,7 @@ def test_hmm_trained_from_a_store_by_rows_equals_training_in_memory(files, tmp_p
 
 def test_streamed_training_resumes_exactly(files, tmp_path):
     _, store, labels = files
-    settings = {**SMALL, "minibatch": 150}
+    settings = {**SMALL, "minibatch": 50}
     api.train_from_file(store, out_dir=tmp_path / "whole", model="hmm", labels=labels, seed=5, overrides=settings,
                         epochs=4)
     api.train_from_file(store, out_dir=tmp_path / "parts", model="hmm", labels=labels, seed=5, overrides=settings,
@@ -105,18 +111,18 @@ def test_a_family_that_trains_in_memory_gets_the_loaded_matrix(files, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
-def test_streamed_haplotypes_select_rows_without_reading(files, sim_haplotypes, reads):
+def test_streamed_haplotypes_select_rows_without_reading(files, small, reads):
     _, store, labels = files
     h = read_haplotypes(store, stream=True)
     assert isinstance(h, StreamedHaplotypes) and isinstance(h.matrix, StoreRows)
-    assert (h.n_haplotypes, h.n_sites) == sim_haplotypes.matrix.shape
+    assert (h.n_haplotypes, h.n_sites) == small.matrix.shape
     from haplogen.haplotypes import read_labels
     from haplogen.split import apply_split, split_individuals
 
     labelled = h.with_labels(read_labels(labels))
     train, holdout = apply_split(labelled, split_individuals(labelled, holdout_fraction=0.25, seed=2))
     assert not reads  # labels and a split select rows only
-    loaded = sim_haplotypes.with_labels(read_labels(labels))
+    loaded = small.with_labels(read_labels(labels))
     want_train, _ = apply_split(loaded, split_individuals(loaded, holdout_fraction=0.25, seed=2))
     assert isinstance(train, StreamedHaplotypes)
     np.testing.assert_array_equal(train.load().matrix, want_train.matrix)

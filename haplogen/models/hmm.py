@@ -123,6 +123,15 @@ _READ_ROWS = 4096
 _KEEP_BYTES = 2**29
 
 
+def _column_sums(x: torch.Tensor, rows: int = 128) -> torch.Tensor:
+    """Column sums of a 0/1 matrix (n, L) as float64 (L,), a few rows at a time: torch sums a
+    uint8 tensor by converting all of it to int64 first (8 bytes per allele)."""
+    out = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
+    for i in range(0, x.shape[0], rows):
+        out += x[i:i + rows].sum(0, dtype=torch.float64)
+    return out
+
+
 class _Counts:
     """Expected sufficient statistics of one E-step (summed over haplotypes)."""
 
@@ -213,20 +222,29 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         return t
 
     def _segment_forward(
-        self, x: torch.Tensor, s0: int, prev: torch.Tensor | None, pop: int
+        self, x: torch.Tensor, s0: int, prev: torch.Tensor | None, pop: int,
+        out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, S) float.
 
         ``prev`` (B, K) is the normalised forward state of site ``s0 - 1`` (None at the first
         site). Returns, site-major so that a site's slice is contiguous, the normalised states
         (S, B, K), the scaling factors (S, B) (their logs sum to the log-likelihood) and the
-        emission probabilities (S, B, K).
+        emission probabilities (S, B, K); written into ``out`` (buffers of at least S sites,
+        reused from segment to segment: fresh memory costs a page fault per 4 KB) when given.
         """
         B, S = x.shape
+        K = self.config.n_states
         th = self.emission[s0:s0 + S].unsqueeze(1)  # (S, 1, K)
-        e = torch.where(x.T.unsqueeze(-1) > 0.5, th, 1.0 - th)  # (S, B, K)
-        alpha = torch.empty_like(e)
-        scale = torch.empty(S, B, dtype=e.dtype, device=e.device)
+        if out is None:
+            dtype, dev = self.emission.dtype, self.emission.device
+            out = (torch.empty(S, B, K, dtype=dtype, device=dev), torch.empty(S, B, dtype=dtype, device=dev),
+                   torch.empty(S, B, K, dtype=dtype, device=dev))
+        alpha, scale, e = (t[:S] for t in out)
+        # x.T made contiguous first: a site's (B, K) slice must be contiguous, or every per-site
+        # product is ~3x slower
+        ref = 1.0 - th
+        torch.addcmul(ref, x.T.contiguous().unsqueeze(-1).to(th.dtype), th - ref, out=e)  # (S, B, K)
         # the transition into site l is that of interval l - 1
         first = max(s0 - 1, 0)
         trans = self._transitions(pop, first, s0 + S - 1)
@@ -253,30 +271,36 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         # recomputation in the backward pass); otherwise only each segment's starting state
         keep = counts is not None and B * L * self.config.n_states * 12 <= _KEEP_BYTES
         kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        K, dtype, dev = self.config.n_states, self.emission.dtype, self.emission.device
+        S_max = min(seg, L)
+        # one set of segment buffers, reused (when the segments are not all kept)
+        work = None if keep else (torch.empty(S_max, B, K, dtype=dtype, device=dev),
+                                  torch.empty(S_max, B, dtype=dtype, device=dev),
+                                  torch.empty(S_max, B, K, dtype=dtype, device=dev))
         prev: torch.Tensor | None = None
         for s0 in starts:
             checkpoints.append(prev)
-            alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop)
+            alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop, work)
             loglik += torch.log(scale).double().sum(0)
             prev = alpha[-1].clone()  # a copy: a view would keep the whole segment alive
             if keep or s0 == starts[-1]:
                 kept.append((alpha, scale, e))
         if counts is None:
             return loglik
-        K = self.config.n_states
         b = torch.ones_like(prev)
+        beta_work = torch.empty(S_max, B, K, dtype=dtype, device=dev)
         for k in range(len(starts) - 1, -1, -1):
             s0 = starts[k]
             if keep or k == len(starts) - 1:
                 alpha, scale, e = kept.pop()
             else:
-                alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, checkpoints[k], pop)
+                alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, checkpoints[k], pop, work)
             S = alpha.shape[0]
             first = max(s0 - 1, 0)
             trans = self._transitions(pop, first, s0 + S - 1)
             # e_l / c_l: the backward message of site l times its emission, before the transition
             e.div_(scale.unsqueeze(-1))
-            beta = torch.empty_like(alpha)
+            beta = beta_work[:S]
             beta[S - 1] = b
             eb = torch.empty_like(b)
             for i in range(S - 1, 0, -1):
@@ -385,8 +409,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         m = train_rows.numel()
         alt_count = torch.zeros(self.n_sites, dtype=torch.float64, device=self.device)
         step = max(c.batch_size, _READ_ROWS)
-        for i in range(0, m, step):  # in batches: no float copy of the whole matrix
-            alt_count += x[train_rows[i:i + step]].sum(0, dtype=torch.float64)
+        for i in range(0, m, step):  # in batches: never the whole matrix
+            alt_count += _column_sums(x[train_rows[i:i + step]])
         freq = ((alt_count + 0.5) / (m + 1.0)).clamp(_EPS, 1 - _EPS)  # (L,)
         self._x = x
         self._labels = labels
