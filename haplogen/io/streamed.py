@@ -97,16 +97,7 @@ class StoreRows:
             counts += block.sum(axis=0, dtype=np.int64)
         return counts
 
-    def checksum(self) -> str:
-        """:func:`haplogen.provenance.matrix_checksum` of the rows, computed in one pass."""
-        n, m = self.shape
-        digest = hashlib.sha256(f"{n}x{m}".encode())
-        for _, _, block in self.iter_rows():
-            digest.update(np.ascontiguousarray(block, dtype=np.uint8).tobytes())
-        return digest.hexdigest()
-
-    def fingerprint(self, labels: Sequence[str] | None = None) -> str:
-        """:func:`haplogen.models.base.data_fingerprint` of the rows (and labels), in one pass."""
+    def _digest(self, labels: Sequence[str] | None) -> str:
         n, m = self.shape
         digest = hashlib.sha256(f"{n}x{m}".encode())
         for _, _, block in self.iter_rows():
@@ -114,6 +105,14 @@ class StoreRows:
         if labels is not None:
             digest.update(b"\0labels\0" + "\0".join(str(v) for v in labels).encode())
         return digest.hexdigest()
+
+    def checksum(self) -> str:
+        """:func:`haplogen.provenance.matrix_checksum` of the rows, computed in one pass."""
+        return self._digest(None)
+
+    def fingerprint(self, labels: Sequence[str] | None = None) -> str:
+        """:func:`haplogen.models.base.data_fingerprint` of the rows (and labels), in one pass."""
+        return self._digest(labels)
 
     def __repr__(self) -> str:
         return f"StoreRows({self.shape[0]} rows x {self.shape[1]} sites of {self.store.path})"
