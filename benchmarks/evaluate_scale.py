@@ -224,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         run = run_files(args)
         print(f"haplogen evaluate: {run['wall_s']:.0f} s, peak RSS {run['peak_rss_mb']} MB, load "
               f"{run['load_average_before'][0]} -> {run['load_average_after'][0]}", file=sys.stderr)
+        used = ("files", "holdout_file", "evaluate_arg", "seed", "aats_repeats", "json")
         summary = {"benchmark": "evaluate_scale --files",
-                   "parameters": {k: v for k, v in vars(args).items() if k not in ("child", "out")}, **run}
+                   "parameters": {k: v for k, v in vars(args).items() if k in used}, **run}
         print(json.dumps({k: v for k, v in summary.items() if k not in ("progress", "notes")}, indent=2))
         if args.json:
             write_json_atomic(args.json, summary)
