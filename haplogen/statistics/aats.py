@@ -66,7 +66,7 @@ def _imbalance_note(name: str, aa_truth: float, aa_syn: float) -> str | None:
     )
 
 
-def subsample_size(ctx: EvaluationContext, n_syn: int, statistic: str = "aats") -> tuple[int, str]:
+def _subsample_size(ctx: EvaluationContext, n_syn: int, statistic: str = "aats") -> tuple[int, str]:
     """The number of haplotypes drawn from each set, and how it was chosen (a clause).
 
     Parameters
@@ -104,7 +104,7 @@ def subsample_size(ctx: EvaluationContext, n_syn: int, statistic: str = "aats") 
 def compute(ctx: EvaluationContext) -> Measurement:
     comparisons, notes, chosen = {}, [], {}
     for name, h in ctx.synthetic.items():
-        size, how = subsample_size(ctx, h.n_haplotypes)
+        size, how = _subsample_size(ctx, h.n_haplotypes)
         ctx.say(f"AATS ({ctx.aats_repeats} subsamples): {name}")
         if size < min(ctx.real.n_haplotypes, h.n_haplotypes):
             ctx.say(f"AATS of {name} on {size:,} haplotypes of each set ({how})")
