@@ -39,6 +39,30 @@ def sim_pair(sim_haplotypes: Haplotypes) -> tuple[Haplotypes, Haplotypes]:
     return sim_haplotypes.select_samples(chosen[:half]), sim_haplotypes.select_samples(chosen[half:])
 
 
+def three_sets(h: Haplotypes, seed: int) -> dict[str, Haplotypes]:
+    """``h`` split by individual at random: ``real`` 150, ``syn`` 75 and ``holdout`` the rest."""
+    samples = np.random.default_rng(seed).permutation(h.samples)
+    return {
+        "real": h.select_samples(samples[:150]),
+        "syn": h.select_samples(samples[150:225]),
+        "holdout": h.select_samples(samples[225:]),
+    }
+
+
+#: block size of the block-wise tests: far smaller than the sets, so that every statistic is cut
+#: into many blocks of rows and sites
+SMALL_BLOCKS = 24_000
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """A LocalCluster of 2 thread workers, with blocks far smaller than the sets."""
+    from haplogen.blockwise import open_blockwise
+
+    with open_blockwise(n_workers=2, processes=False, memory_limit=None, chunk_bytes=SMALL_BLOCKS) as eng:
+        yield eng
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of ``../shared/data/1000g-805``; skips the test when it is not there."""

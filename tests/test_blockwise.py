@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import three_sets
 
 from haplogen.blockwise import (
     Blockwise,
@@ -48,27 +49,13 @@ from haplogen.metrics import population as mem_population
 from haplogen.privacy.audit import nearest_with_index, privacy_audit
 from haplogen.statistics.ld import ld_pairs_mode
 
-# small blocks, so that every statistic really is cut into many blocks of rows and sites
-SMALL_BLOCKS = 24_000
 
 
 # ---------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def engine():
-    """A LocalCluster of 2 thread workers, with blocks far smaller than the sets."""
-    with open_blockwise(n_workers=2, processes=False, memory_limit=None, chunk_bytes=SMALL_BLOCKS) as eng:
-        yield eng
-
-
-@pytest.fixture(scope="module")
 def sets(sim_haplotypes: Haplotypes) -> dict[str, Haplotypes]:
     """sim_haplotypes split by individual: real 150, synthetic 75, holdout 75 individuals."""
-    samples = np.random.default_rng(3).permutation(sim_haplotypes.samples)
-    return {
-        "real": sim_haplotypes.select_samples(samples[:150]),
-        "syn": sim_haplotypes.select_samples(samples[150:225]),
-        "holdout": sim_haplotypes.select_samples(samples[225:]),
-    }
+    return three_sets(sim_haplotypes, 3)
 
 
 def slow_window_reference(x, y, chrom, position, window_sites, window_bp=None):

@@ -16,16 +16,14 @@ import math
 
 import numpy as np
 import pytest
+from conftest import three_sets
 
 from haplogen.blockwise import adversarial_accuracy as blockwise_aats
-from haplogen.blockwise import open_blockwise
 from haplogen.errors import InputError
 from haplogen.evaluation import evaluate
 from haplogen.haplotypes import Haplotypes
 from haplogen.metrics.aats import NEAREST_NEIGHBOUR_BUDGET, aats_size, adversarial_accuracy
 from haplogen.privacy.audit import privacy_audit
-
-SMALL_BLOCKS = 24_000  # bytes of 0/1 data a block: every search is cut into many blocks
 
 
 # ---------------------------------------------------------------------------- slow references
@@ -61,20 +59,9 @@ def slow_auc(positive: list[float], negative: list[float]) -> float:
 
 # ---------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def engine():
-    with open_blockwise(n_workers=2, processes=False, memory_limit=None, chunk_bytes=SMALL_BLOCKS) as eng:
-        yield eng
-
-
-@pytest.fixture(scope="module")
 def sets(sim_haplotypes: Haplotypes) -> dict[str, Haplotypes]:
     """sim_haplotypes split by individual: real 150, synthetic 75, holdout 75 individuals (300 sites)."""
-    samples = np.random.default_rng(11).permutation(sim_haplotypes.samples)
-    return {
-        "real": sim_haplotypes.select_samples(samples[:150]),
-        "syn": sim_haplotypes.select_samples(samples[150:225]),
-        "holdout": sim_haplotypes.select_samples(samples[225:]),
-    }
+    return three_sets(sim_haplotypes, 11)
 
 
 # ---------------------------------------------------------------------------- the size rule
