@@ -1066,7 +1066,7 @@ def training_data_record(h: Haplotypes) -> dict[str, Any]:
         "individuals": [str(s) for s in h.samples.tolist()],
         "n_haplotypes": int(h.n_haplotypes),
         "n_sites": int(h.n_sites),
-        "matrix_sha256": matrix_checksum(h.matrix) if isinstance(h.matrix, np.ndarray) else h.matrix.checksum(),
+        "matrix_sha256": matrix_checksum(h.matrix),
         "file": source_record(h),
     }
 

@@ -46,7 +46,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -91,13 +91,16 @@ def file_checksum(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def matrix_checksum(matrix: np.ndarray) -> str:
-    """sha256 of a haplotype matrix's shape and bytes.
+def matrix_checksum(matrix: Any, labels: Sequence[str] | None = None) -> str:
+    """sha256 of a haplotype matrix's shape and bytes (and of its labels when given).
 
     Parameters
     ----------
-    matrix : ndarray, shape (n_haplotypes, n_sites)
-        0/1 alleles (taken as uint8).
+    matrix : ndarray, shape (n_haplotypes, n_sites), or rows streamed from a store
+        0/1 alleles (taken as uint8). An object with ``iter_rows()`` (a
+        :class:`haplogen.io.streamed.StoreRows`) is read in one pass of row blocks, never whole.
+    labels : sequence of str, optional
+        One label per haplotype, hashed after the alleles.
 
     Returns
     -------
@@ -105,11 +108,19 @@ def matrix_checksum(matrix: np.ndarray) -> str:
         Hex digest; two matrices have the same checksum exactly when they have the same shape
         and the same alleles in the same order, whatever file they were read from.
     """
-    x = np.ascontiguousarray(matrix, dtype=np.uint8)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D haplotype matrix, found shape {x.shape}")
-    digest = hashlib.sha256(f"{x.shape[0]}x{x.shape[1]}".encode())
-    digest.update(x.tobytes())
+    if hasattr(matrix, "iter_rows"):
+        shape = tuple(matrix.shape)
+        blocks: Iterable[np.ndarray] = (block for _, _, block in matrix.iter_rows())
+    else:
+        x = np.ascontiguousarray(matrix, dtype=np.uint8)
+        if x.ndim != 2:
+            raise ValueError(f"expected a 2-D haplotype matrix, found shape {x.shape}")
+        shape, blocks = x.shape, (x,)
+    digest = hashlib.sha256(f"{shape[0]}x{shape[1]}".encode())
+    for block in blocks:
+        digest.update(np.ascontiguousarray(block, dtype=np.uint8).tobytes())
+    if labels is not None:
+        digest.update(b"\0labels\0" + "\0".join(str(v) for v in labels).encode())
     return digest.hexdigest()
 
 

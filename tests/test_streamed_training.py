@@ -128,8 +128,8 @@ def test_streamed_haplotypes_select_rows_without_reading(files, small, reads):
     np.testing.assert_array_equal(train.load().matrix, want_train.matrix)
     np.testing.assert_array_equal(train.population, want_train.population)
     np.testing.assert_allclose(train.allele_frequency(), want_train.allele_frequency())
-    assert train.matrix.checksum() == matrix_checksum(want_train.matrix)
-    assert train.matrix.fingerprint(["a"] * train.n_haplotypes) == data_fingerprint(
+    assert matrix_checksum(train.matrix) == matrix_checksum(want_train.matrix)
+    assert data_fingerprint(train.matrix, ["a"] * train.n_haplotypes) == data_fingerprint(
         want_train.matrix, ["a"] * train.n_haplotypes)
     rows = train.matrix
     np.testing.assert_array_equal(rows.read([5, 0, 5]), want_train.matrix[[5, 0, 5]])

@@ -5,14 +5,14 @@
 :class:`~haplogen.io.store.StoreHaplotypes`. Everything that works on rows without looking at
 the alleles (``take``, ``select_samples``, ``with_labels``, :func:`haplogen.split.apply_split`)
 works on it unchanged and reads nothing; the alleles are read when a batch of rows is asked for
-(:meth:`StoreRows.read`) or in passes over every row (:meth:`StoreRows.iter_rows`). A model
+(:meth:`StoreRows.read`) or in passes over every row (:meth:`StoreRows.iter_rows`, which
+:func:`haplogen.provenance.matrix_checksum` uses). A model
 family that declares ``streaming = True`` (hmm) trains on it reading mini-batches; the others get
 :meth:`StreamedHaplotypes.load`, the matrix in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -96,23 +96,6 @@ class StoreRows:
         for _, _, block in self.iter_rows():
             counts += block.sum(axis=0, dtype=np.int64)
         return counts
-
-    def _digest(self, labels: Sequence[str] | None) -> str:
-        n, m = self.shape
-        digest = hashlib.sha256(f"{n}x{m}".encode())
-        for _, _, block in self.iter_rows():
-            digest.update(np.ascontiguousarray(block, dtype=np.uint8).tobytes())
-        if labels is not None:
-            digest.update(b"\0labels\0" + "\0".join(str(v) for v in labels).encode())
-        return digest.hexdigest()
-
-    def checksum(self) -> str:
-        """:func:`haplogen.provenance.matrix_checksum` of the rows, computed in one pass."""
-        return self._digest(None)
-
-    def fingerprint(self, labels: Sequence[str] | None = None) -> str:
-        """:func:`haplogen.models.base.data_fingerprint` of the rows (and labels), in one pass."""
-        return self._digest(labels)
 
     def __repr__(self) -> str:
         return f"StoreRows({self.shape[0]} rows x {self.shape[1]} sites of {self.store.path})"

@@ -50,7 +50,6 @@ from __future__ import annotations
 import abc
 import contextvars
 import dataclasses
-import hashlib
 import json
 import math
 import numbers
@@ -87,16 +86,15 @@ _POPULATIONS: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.Conte
 )
 
 
-def data_fingerprint(x: np.ndarray, labels: Sequence[str] | None = None) -> str:
-    """sha256 of a haplotype matrix's shape and bytes, and of its labels when given.
+def data_fingerprint(x: Any, labels: Sequence[str] | None = None) -> str:
+    """sha256 of a haplotype matrix's shape and bytes, and of its labels when given
+    (:func:`haplogen.provenance.matrix_checksum`; rows streamed from a store are read in one pass).
 
     Tells a resumed run that it has the same data (and the same populations).
     """
-    digest = hashlib.sha256(f"{x.shape[0]}x{x.shape[1]}".encode())
-    digest.update(np.ascontiguousarray(x, dtype=np.uint8).tobytes())
-    if labels is not None:
-        digest.update(b"\0labels\0" + "\0".join(str(v) for v in labels).encode())
-    return digest.hexdigest()
+    from ..provenance import matrix_checksum
+
+    return matrix_checksum(x, labels)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -561,8 +559,7 @@ class GenerativeModel(abc.ABC):
             if populations != self.populations:
                 self._rebuild_for(populations)
             self.population_counts = tuple(int(c) for c in counts)
-        label_list = None if names is None else list(names)
-        fingerprint = x.fingerprint(label_list) if streamed else data_fingerprint(x, label_list)
+        fingerprint = data_fingerprint(x, None if names is None else list(names))
         if streamed:
             xt = StreamedRows(x, self.device, self.data_dtype)  # (N, n_sites), read by rows
         else:

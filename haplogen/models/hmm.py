@@ -137,6 +137,9 @@ def _column_sums(x: torch.Tensor, rows: int = 128) -> torch.Tensor:
 class _Counts:
     """Expected sufficient statistics of one E-step (summed over haplotypes)."""
 
+    #: the tensors, in the order of :meth:`tensors`
+    FIELDS = ("jump_rows", "jumps", "first", "occupancy", "alt")
+
     def __init__(self, P: int, L: int, K: int, NB: int, device: torch.device) -> None:
         self.jump_rows = torch.zeros(P, NB, K, K, dtype=torch.float64, device=device)  # expected jumps i -> j
         self.jumps = torch.zeros(max(L - 1, 0), dtype=torch.float64, device=device)  # expected jumps per interval
@@ -152,7 +155,7 @@ class _Counts:
         return P, self.occupancy.shape[0], K, NB
 
     def tensors(self) -> list[torch.Tensor]:
-        return [self.jump_rows, self.jumps, self.first, self.occupancy, self.alt]
+        return [getattr(self, key) for key in self.FIELDS]
 
     def blend(self, other: "_Counts", eta: float, scale: float) -> None:
         """Stepwise EM: ``self ← (1 - η) self + η · scale · other`` (``scale`` makes a mini-batch's
@@ -163,13 +166,12 @@ class _Counts:
         self.n = (1.0 - eta) * self.n + eta * scale * other.n
 
     def state(self) -> dict[str, Any]:
-        names = ("jump_rows", "jumps", "first", "occupancy", "alt")
-        return {**{k: t.cpu() for k, t in zip(names, self.tensors())}, "loglik": float(self.loglik), "n": float(self.n)}
+        return {**{k: getattr(self, k).cpu() for k in self.FIELDS}, "loglik": float(self.loglik), "n": float(self.n)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], device: torch.device) -> "_Counts":
         out = cls.__new__(cls)
-        for key in ("jump_rows", "jumps", "first", "occupancy", "alt"):
+        for key in cls.FIELDS:
             setattr(out, key, state[key].to(device=device, dtype=torch.float64))
         out.loglik, out.n = float(state["loglik"]), float(state["n"])
         return out
