@@ -208,10 +208,35 @@ def test_report_and_metrics_json(sets, mixar, tmp_path):
     assert entry["values"]["rbm"] is None and entry["values"]["mixar"] == pytest.approx(
         ev.metrics["mixar"]["heldout_bits_per_snp"])
     assert doc["provenance"]["parameters"]["likelihood"] == {"pseudocount": 0.5, "likelihood": "marginal",
-                                                             "mia_repeats": 5}
+                                                             "mia_repeats": 5, "training_haplotypes_scored": 400}
     # the figures: one bar group per scored model and baseline, one panel per scored model
     fig = draw_bits(ev.result("likelihood"))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["mixar", "baseline: independent sites", "baseline: Markov chain (neighbouring SNPs)",
                       "baseline: xz -9 of the packed holdout"]
     assert len([a for a in draw_membership(ev.result("likelihood")).axes if a.get_visible()]) == 1
+
+
+def test_a_large_training_set_is_scored_on_a_random_draw(sets, mixar, monkeypatch):
+    """Above the bound of haplotype-sites the training side is a seeded draw of its rows, never
+    smaller than the holdout; below it, every training haplotype is scored."""
+    from haplogen.statistics import likelihood
+
+    train, holdout, artificial = sets
+    assert likelihood.training_rows(400, 120, 300, seed=1) is None  # 120,000 cells: all of them
+    monkeypatch.setattr(likelihood, "TRAIN_SCORE_CELLS", 150 * train.n_sites)
+    rows = likelihood.training_rows(train.n_haplotypes, holdout.n_haplotypes, train.n_sites, seed=2)
+    assert rows.size == 150 and np.all(np.diff(rows) > 0) and rows.max() < train.n_haplotypes
+    other = likelihood.training_rows(train.n_haplotypes, holdout.n_haplotypes, train.n_sites, seed=3)
+    assert not np.array_equal(rows, other)
+    # the holdout's size is the floor: the AUC keeps sides of the holdout's size
+    assert likelihood.training_rows(train.n_haplotypes, 200, train.n_sites, seed=2).size == 200
+    ev = evaluate(train, {"mixar": artificial}, holdout=holdout, models={"mixar": mixar}, seed=2,
+                  aats_repeats=3, statistics=["likelihood"])
+    v = ev.metrics["mixar"]
+    ll_t = mixar.log_likelihood(train.matrix[rows])
+    ll_h = mixar.log_likelihood(holdout.matrix)
+    assert v["train_ll"] == pytest.approx(ll_t.mean())
+    assert v["ll_mia_auc"] == pytest.approx(likelihood_membership_auc(ll_t, ll_h, n_repeats=3, seed=2)["auc"])
+    assert ev.result("likelihood").scores["mixar"]["train"].shape == (150,)
+    assert any("mean over 150 of the 400 real haplotypes drawn at random (seed 2)" in n for n in ev.notes)

@@ -23,6 +23,13 @@ haplotype, ``log p(x)`` in nats, and the statistic reports:
   SNP. They do not depend on the set (the same value in every column): they are the reference
   a model must beat to have learnt anything beyond allele frequencies and neighbouring LD.
 
+The holdout is scored whole. The training set is scored whole up to :data:`TRAIN_SCORE_CELLS`
+haplotype-sites: above, on a random draw of ``max(n_holdout, TRAIN_SCORE_CELLS // n_sites)`` of
+its haplotypes (from the evaluation's seed; a note and ``metrics.json`` say how many), so that a
+chromosome-scale training set costs minutes, not hours; the membership AUC compares sides of the
+holdout's size anyway, and the mean of a few thousand haplotypes is known to a small fraction of
+a nat per haplotype.
+
 A conditional model trained with population labels is scored with its *marginal* likelihood
 (``labels=None``: summed over the populations with their training shares), so that its figures
 compare with those of unconditional models; a note says so. A set whose model has no tractable
@@ -61,6 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["LikelihoodResult", "likelihood_membership_auc", "LIKELIHOOD_SPECS"]
 
 _INF = float("inf")
+#: haplotype-sites of the training set scored whole; above, a random draw (at least the holdout's size)
+TRAIN_SCORE_CELLS = 200_000_000
 _THRESHOLDS = PrivacyThresholds()
 
 #: the values of the statistic, in report order
@@ -184,6 +193,22 @@ class LikelihoodResult:
     real_name: str = "real"
 
 
+def training_rows(n_train: int, n_holdout: int, n_sites: int, *, seed: int) -> np.ndarray | None:
+    """Sorted rows of the training set to score, or None for all of them.
+
+    All of them while ``n_train * n_sites <= TRAIN_SCORE_CELLS``; above, ``max(n_holdout,
+    TRAIN_SCORE_CELLS // n_sites)`` rows drawn without replacement from ``seed`` (so that the
+    membership AUC still has sides of the holdout's size).
+    """
+    if n_train * n_sites <= TRAIN_SCORE_CELLS:
+        return None
+    size = max(n_holdout, TRAIN_SCORE_CELLS // max(n_sites, 1))
+    if size >= n_train:
+        return None
+    rng = np.random.default_rng([int(seed) % 2**32, 85])
+    return np.sort(rng.choice(n_train, size=size, replace=False))
+
+
 def _some_model(ctx: EvaluationContext) -> str | None:
     if any(ctx.models.get(name) is not None for name in ctx.synthetic):
         return None
@@ -211,6 +236,8 @@ def compute(ctx: EvaluationContext) -> Measurement:
     baselines = compression_baselines(real.matrix, holdout.matrix)
     result = LikelihoodResult(n_sites=n_sites, baselines=baselines, real_name=ctx.real_name)
     notes: list[str] = []
+    train_rows = training_rows(real.n_haplotypes, holdout.n_haplotypes, n_sites, seed=ctx.seed)
+    train_matrix = real.matrix if train_rows is None else real.matrix[train_rows]
     done: dict[int, dict[str, Any]] = {}  # one model behind several sets is scored once
     for name in ctx.names:
         model = ctx.models.get(name)
@@ -229,7 +256,7 @@ def compute(ctx: EvaluationContext) -> Measurement:
         if id(model) not in done:
             ctx.say(f"held-out likelihood: {name}")
             ll_holdout = model.log_likelihood(holdout.matrix)  # marginal: labels=None
-            ll_train = model.log_likelihood(real.matrix)
+            ll_train = model.log_likelihood(train_matrix)
             mia = likelihood_membership_auc(ll_train, ll_holdout, n_repeats=ctx.aats_repeats, seed=ctx.seed)
             done[id(model)] = {
                 "family": family, "train": ll_train, "holdout": ll_holdout,
@@ -266,6 +293,12 @@ def compute(ctx: EvaluationContext) -> Measurement:
         f"Markov chain {b['markov']['nats_per_haplotype']:.2f} ({b['markov']['bits_per_snp']:.4f}), xz -9 "
         f"{b['xz']['compressed_bytes']:,} bytes = {b['xz']['nats_per_haplotype']:.2f} ({b['xz']['bits_per_snp']:.4f})."
     ))
+    if result.scores and train_rows is not None:
+        notes.append(
+            f"Held-out likelihood: the training log-likelihood is the mean over {train_rows.size:,} of the "
+            f"{real.n_haplotypes:,} {ctx.real_name} haplotypes drawn at random (seed {ctx.seed}); scoring them all "
+            f"would take {real.n_haplotypes * n_sites:,} haplotype-sites, above the bound of {TRAIN_SCORE_CELLS:,}."
+        )
     if result.scores:
         size = next(iter(result.scores.values()))["size"]
         notes.append(
@@ -289,7 +322,9 @@ def compute(ctx: EvaluationContext) -> Measurement:
     return Measurement(
         values=values, result=result, notes=notes,
         parameters={"likelihood": {"pseudocount": b["pseudocount"], "likelihood": "marginal",
-                                   "mia_repeats": ctx.aats_repeats}},
+                                   "mia_repeats": ctx.aats_repeats,
+                                   "training_haplotypes_scored": real.n_haplotypes if train_rows is None
+                                   else int(train_rows.size)}},
     )
 
 
