@@ -125,6 +125,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="simulated base pairs per SNP wanted (default: 400, enough SNPs of MAF >= 1%%)")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation; train, generate, evaluate use +1, +2, +3")
     p.add_argument("--fresh", action="store_true", help="simulate again even when a simulated VCF is there")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the training of an earlier run of these sizes (its store and model under the "
+                   "work folder) with train --resume up to --epochs; the train time is the earlier run's plus this one's")
     p.add_argument("--out", default=str(OUT), help=f"results folder (default: {_rel(OUT)})")
     args = p.parse_args(argv)
     if args.sizes:
@@ -197,7 +200,12 @@ def run_size(runner: Runner, args: argparse.Namespace, size: Size, work: Path, *
     if sim is None:
         return row
     real: Path = sim
-    if can_import:
+    model = d / "model"
+    resuming = args.resume and (model / "checkpoint.pt").exists() and (d / "data.vcz").exists()
+    if resuming:
+        row["steps"]["import"] = {"reused": _rel(d / "data.vcz")}
+        real = d / "data.vcz"
+    elif can_import:
         store = d / "data.vcz"
         step = runner.haplogen(f"{size.name}/import", "import", sim, "-o", store, "--overwrite")
         row["steps"]["import"] = step_record(step)
@@ -206,9 +214,19 @@ def run_size(runner: Runner, args: argparse.Namespace, size: Size, work: Path, *
     else:
         row["steps"]["import"] = {"skipped": "this haplogen has no import subcommand; train and evaluate read the VCF"}
 
-    model = d / "model"
-    step = runner.haplogen(f"{size.name}/train", *train_argv(args, real, model, args.train_budget))
+    earlier = earlier_training(model) if resuming else None
+    argv = train_argv(args, real, model, args.train_budget)
+    if resuming:
+        argv = [a for a in argv if a != "--overwrite"] + ["--resume"]
+    step = runner.haplogen(f"{size.name}/train", *argv)
     row["steps"]["train"] = step_record(step)
+    if earlier is not None:
+        # the time to the model is both runs together; the peak is this run's (the earlier run's
+        # is in its own JSON)
+        row["steps"]["train"]["earlier_run"] = earlier
+        if step.ok:
+            row["steps"]["train"]["this_run_seconds"] = step.seconds
+            row["steps"]["train"]["seconds"] = step.seconds + earlier["seconds"]
     if not step.ok:
         row["skipped"] = f"training failed (exit {step.returncode}); see {step.log}"
         return row
@@ -236,6 +254,14 @@ def run_size(runner: Runner, args: argparse.Namespace, size: Size, work: Path, *
         row["metrics"]["ld_r_windowed"] = windowed_ld_r(metrics.get("notes") or [], name, row["metrics"].get("ld_r"))
         row["evaluation_notes"] = metrics.get("notes")
     return row
+
+
+def earlier_training(model: Path) -> dict[str, Any]:
+    """The epochs and seconds of an earlier, checkpointed training run (its log's last line)."""
+    lines = (model / "training_log.tsv").read_text().splitlines()
+    header, last = lines[0].split("\t"), lines[-1].split("\t")
+    record = dict(zip(header, last))
+    return {"epochs": int(record["epoch"]), "seconds": float(record["elapsed_s"]), "log": lines}
 
 
 def windowed_ld_r(notes: Sequence[str], name: str, ld_r: float | None) -> float | None:
@@ -398,7 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = "scaling_quick" if args.quick else "scaling"
     work = out / "work"
     for size in args.size_list:  # a fresh start for each size run (the simulated VCFs are kept)
-        shutil.rmtree(work / size.name, ignore_errors=True)
+        if not args.resume:
+            shutil.rmtree(work / size.name, ignore_errors=True)
     shutil.rmtree(work / f"n-check-{args.n_check_size.name}", ignore_errors=True)
     runner = Runner(work, args.threads)
     can_import = " import " in subcommands().replace("{", " ").replace("}", " ").replace(",", " ")
@@ -413,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": args.model,
         "train_budget": args.train_budget,
         "epochs": args.epochs,
+        "resume": args.resume,
         "settings": args.set,
         "n": args.n,
         "large_n": args.large_n,
