@@ -1963,6 +1963,7 @@ def evaluate_files(
     utility: Sequence[str] = (),
     statistic_options: Mapping[str, Mapping[str, Any]] | None = None,
     blockwise: str = "auto",
+    reference: bool = True,
     scheduler: str | None = None,
     workers: int | None = None,
     memory_limit: str | None = "auto",
@@ -2023,6 +2024,9 @@ def evaluate_files(
         (:mod:`haplogen.blockwise`); ``"off"``: in memory; ``"auto"`` (default): block-wise when
         a set holds more than :data:`haplogen.blockwise.BLOCKWISE_MIN_CELLS` haplotypes x sites,
         or when ``scheduler`` is given.
+    reference
+        With a holdout, score it like a synthetic set too: the report's reference column
+        (:func:`haplogen.evaluation.evaluate`).
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``) for the block-wise path;
         None starts a local cluster of ``workers`` workers (default: one per core).
@@ -2127,6 +2131,7 @@ def evaluate_files(
             inputs=[i for i in inputs if i is not None],
             command=command,
             blockwise=engine,
+            reference=reference,
         )
     if engine is not None:
         notes.append(f"Statistics computed block by block on Dask arrays ({engine.description}).")

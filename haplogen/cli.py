@@ -310,6 +310,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            **({"aats": {"size": args.aats_size}, "privacy": {"size": args.aats_size}}
                               if args.aats_size is not None else {})} or None,
         blockwise=args.blockwise,
+        reference=not args.no_reference,
         scheduler=args.scheduler,
         workers=args.workers,
         memory_limit=args.memory_limit,
@@ -524,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(apt-get install beagle) using the real and each artificial panel; needs --holdout")
     p.add_argument("--array-every", type=_positive_int, default=10,
                    help="with --utility imputation: keep every Nth SNP of the targets (the 'array'), impute the rest")
+    p.add_argument("--no-reference", action="store_true",
+                   help="with --holdout: do not score the holdout like a synthetic set (the report's reference "
+                   "column, what an honest generator can reach; it costs about one more set)")
     p.add_argument("--statistics", nargs="+", metavar="NAME", help="run only these statistics (registry names)")
     p.add_argument("--exclude", nargs="+", metavar="NAME", default=[], help="leave these statistics out")
     p.add_argument("--blockwise", choices=["auto", "on", "off"], default="auto",

@@ -76,6 +76,12 @@ class Evaluation:
     sets
         ``{set name: {"n_haplotypes", "n_sites", "role"}}`` for the real set, each synthetic
         set and the holdout.
+    reference
+        ``{value key: value}`` of the holdout scored like a synthetic set against the real set
+        (the floor an honest generator can reach); empty without a holdout or with
+        ``evaluate(..., reference=False)``.
+    reference_name
+        Name of the reference column (``"holdout"``), or None when there is none.
     """
 
     real_name: str
@@ -87,6 +93,8 @@ class Evaluation:
     notes: list[str]
     timings: dict[str, float]
     sets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)
+    reference_name: str | None = None
 
     def result(self, name: str) -> Any:
         """The typed result of the statistic ``name``; None when it did not run or is unknown."""

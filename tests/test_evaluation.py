@@ -220,6 +220,41 @@ def test_privacy_audit_runs_with_a_holdout(three_way):
     assert doc["privacy"]["other"]["values"]["size"] == holdout.n_haplotypes
 
 
+def test_the_holdout_is_scored_like_a_set_as_the_reference(three_way, tmp_path):
+    """With a holdout, the reference column holds the values of the holdout evaluated as if it
+    were a synthetic set (the same statistics, seed and draws), and nothing that needs the
+    holdout or a model (privacy, utility): the floor an honest generator can reach."""
+    train, other, holdout = three_way["train"], three_way["other"], three_way["holdout"]
+    ev = evaluate(train, {"other": other}, holdout=holdout, aats_repeats=2, seed=4)
+    direct = evaluate(train, {"holdout": holdout}, aats_repeats=2, seed=4)
+    assert ev.reference_name == "holdout"
+    assert set(ev.reference) == set(direct.metrics["holdout"])
+    for key, value in ev.reference.items():
+        assert value == pytest.approx(direct.metrics["holdout"][key], nan_ok=True), key
+    for key in ("aats", "ld_r", "af_r", "pairwise_w1", "exact_copies"):
+        assert key in ev.reference
+    assert not set(PRIVACY_METRICS) & set(ev.reference) and "toar_accuracy" not in ev.reference
+    assert list(ev.reference) == [k for k in ev.specs if k in ev.reference]  # report order
+    assert any(n.startswith("Reference (holdout): the 150 holdout haplotypes") for n in ev.notes)
+    # the text table, metrics.json and the page show it as a column of its own
+    table = summary_table(ev).splitlines()
+    assert table[0].split()[-2:] == ["holdout", "(reference)"]
+    doc = json.loads(json.dumps(metrics_document(ev), allow_nan=False))
+    assert doc["reference"]["set"] == "holdout"
+    assert doc["statistics"]["aats"]["reference"] == pytest.approx(ev.reference["aats"])
+    assert doc["statistics"]["privacy_loss"]["reference"] is None
+    page = write_outputs(ev, tmp_path / "out")["report"].read_text()
+    assert 'holdout (reference)</th>' in page and page.count('<td class="num ref">') == len(ev.specs)
+    # switched off, or without a holdout: no reference anywhere
+    for off in (evaluate(train, {"other": other}, holdout=holdout, aats_repeats=1, seed=4, reference=False,
+                         statistics=["allele_frequency", "privacy"]),
+                evaluate(train, {"other": other}, aats_repeats=1, seed=4, statistics=["allele_frequency"])):
+        assert off.reference == {} and off.reference_name is None
+        assert metrics_document(off)["reference"] is None
+        assert "reference" not in metrics_document(off)["statistics"]["af_r"]
+        assert "(reference)" not in summary_table(off)
+
+
 def test_labels_are_applied_to_an_unlabelled_real_set(three_way):
     train = three_way["train"]
     labels = {s: (p, "SP") for s, p in zip(train.haplotype_sample, train.population)}

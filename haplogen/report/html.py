@@ -42,7 +42,7 @@ p.lead{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:8px 0;font-size:.92em;background:#fff}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0} td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.good{background:#d9f2d9} td.fair{background:#fff3cd} td.poor{background:#f8d7da}
+td.ref,th.ref{color:#555;font-style:italic;background:#f4f4f4} td.good{background:#d9f2d9} td.fair{background:#fff3cd} td.poor{background:#f8d7da}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;text-transform:uppercase;font-size:.85em}
 .pass{background:#2e7d32;color:#fff} .warn{background:#f9a825;color:#222} .fail{background:#c62828;color:#fff}
 .verdict{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:10px 0}
@@ -112,6 +112,10 @@ def build_figures(ev: Evaluation) -> list[tuple[str, str, str, Figure]]:
 # ---------------------------------------------------------------------------- page parts
 def _summary_table(ev: Evaluation) -> str:
     head = "".join(f"<th>{html.escape(n)}</th>" for n in ev.synthetic_names)
+    ref = ev.reference_name is not None
+    if ref:
+        head += (f'<th class="ref" title="the holdout, real individuals the model never saw, scored like a synthetic '
+                 f'set: what an honest generator can reach">{html.escape(ev.reference_name)} (reference)</th>')
     rows = []
     checks = {n: ev.privacy[n]["verdict"]["checks"] for n in ev.synthetic_names} if ev.privacy else {}
     for key, spec in ev.specs.items():
@@ -122,6 +126,8 @@ def _summary_table(ev: Evaluation) -> str:
             if key in checks.get(n, {}):
                 cls = {"pass": "good", "warn": "fair", "fail": "poor"}[checks[n][key]["status"]]
             cells.append(f'<td class="num {cls}">{_value_text(value, spec)}</td>')
+        if ref:
+            cells.append(f'<td class="num ref">{_value_text(ev.reference.get(key, float("nan")), spec)}</td>')
         rows.append(
             f'<tr><td title="{html.escape(spec.description)}">{html.escape(spec.label)}</td>'
             f"<td>{html.escape(spec.goal_text)}</td>{''.join(cells)}</tr>"
@@ -130,7 +136,7 @@ def _summary_table(ev: Evaluation) -> str:
         cells = "".join(
             f'<td><span class="badge {ev.privacy[n]["verdict"]["status"]}">{ev.privacy[n]["verdict"]["status"]}</span></td>'
             for n in ev.synthetic_names
-        )
+        ) + ('<td class="ref"></td>' if ref else "")
         rows.append(f"<tr><td><strong>privacy verdict</strong></td><td>pass</td>{cells}</tr>")
     sizes = " · ".join(
         f"{html.escape(n)}: {info['n_haplotypes']:,} haplotypes ({info['role']})" for n, info in ev.sets.items()
@@ -142,7 +148,10 @@ def _summary_table(ev: Evaluation) -> str:
         f'<span class="badge warn">fair</span> <span class="badge fail">poor</span> '
         f"(bands declared with each statistic's <code>MetricSpec</code>; Wasserstein distances are not graded: "
         f"compare sets). "
-        f"Sets: {sizes}; all have {next(iter(ev.sets.values()))['n_sites']:,} sites.</p>"
+        + (f"The <em>{html.escape(ev.reference_name)} (reference)</em> column scores the holdout, real individuals "
+           "the model never saw, like a synthetic set: what an honest generator can reach; it is not graded. "
+           if ref else "")
+        + f"Sets: {sizes}; all have {next(iter(ev.sets.values()))['n_sites']:,} sites.</p>"
     )
 
 

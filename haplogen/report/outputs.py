@@ -72,7 +72,8 @@ def metrics_document(ev: Evaluation) -> dict[str, Any]:
     -------
     dict
         ``schema``, ``real``, ``synthetic``, ``sets``, ``statistics`` (per value key: its
-        spec, grade bands and the value of each set), ``privacy`` (per set: verdict, checks,
+        spec, grade bands, the value of each set and, with a holdout, the ``reference`` value),
+        ``reference`` (the holdout scored like a set; null without one), ``privacy`` (per set: verdict, checks,
         values, at-risk haplotypes; null without a holdout), ``skipped`` ({statistic: why it
         did not run}), ``notes``, ``timings`` and ``provenance``.
     """
@@ -89,6 +90,8 @@ def metrics_document(ev: Evaluation) -> dict[str, Any]:
             "description": spec.description,
             "values": {n: _json_number(ev.metrics[n].get(key, float("nan"))) for n in ev.synthetic_names},
         }
+        if ev.reference_name is not None:
+            statistics[key]["reference"] = _json_number(ev.reference.get(key, float("nan")))
     privacy = None
     if ev.privacy is not None:
         privacy = {}
@@ -109,6 +112,9 @@ def metrics_document(ev: Evaluation) -> dict[str, Any]:
         "synthetic": list(ev.synthetic_names),
         "sets": ev.sets,
         "statistics": statistics,
+        "reference": None if ev.reference_name is None else {
+            "set": ev.reference_name, "role": "holdout scored like a synthetic set: the floor an honest generator "
+            "can reach", "values": {k: _json_number(v) for k, v in ev.reference.items()}},
         "privacy": privacy,
         "skipped": dict(ev.skipped),
         "notes": list(ev.notes),
@@ -184,15 +190,19 @@ def _cell(value: float, spec: MetricSpec) -> str:
 def summary_table(ev: Evaluation) -> str:
     """Plain-text table of every value (rows) for every synthetic set (columns), with its goal.
 
-    Ends with one row per privacy verdict when the audit ran.
+    With a holdout, the last column is the holdout scored like a set (the reference: what an
+    honest generator can reach). Ends with one row per privacy verdict when the audit ran.
     """
-    header = ["statistic", "goal", *ev.synthetic_names]
+    ref = ev.reference_name is not None
+    header = ["statistic", "goal", *ev.synthetic_names, *([f"{ev.reference_name} (reference)"] if ref else [])]
     rows = [header]
     for key, spec in ev.specs.items():
         rows.append([spec.label, spec.goal_text, *(_cell(ev.metrics[n].get(key, float("nan")), spec)
-                                                   for n in ev.synthetic_names)])
+                                                   for n in ev.synthetic_names),
+                     *([_cell(ev.reference.get(key, float("nan")), spec)] if ref else [])])
     if ev.privacy is not None:
-        rows.append(["privacy verdict", "pass", *(ev.privacy[n]["verdict"]["status"] for n in ev.synthetic_names)])
+        rows.append(["privacy verdict", "pass", *(ev.privacy[n]["verdict"]["status"] for n in ev.synthetic_names),
+                     *([""] if ref else [])])
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = []
     for j, row in enumerate(rows):
