@@ -260,6 +260,7 @@ def evaluate(
     results: dict[str, StatisticResult] = {}
     timings: dict[str, float] = {}
     parameters: dict[str, Any] = {}
+    measured_reference: dict[str, float] = {}  # what statistics measured for real data themselves
     for statistic in registered:
         reason = chosen[statistic.name] or statistic.unmet(ctx)
         if reason:
@@ -272,13 +273,15 @@ def evaluate(
             metrics[name].update(by_key)
         notes.extend(measured.notes)
         parameters.update(measured.parameters)
+        declared = {spec.key for spec in statistic.specs}
+        measured_reference.update({k: _float(v) for k, v in measured.reference.items() if k in declared})
         timings[statistic.name] = seconds
         results[statistic.name] = StatisticResult(statistic, result=measured.result, seconds=seconds)
 
     reference_values: dict[str, float] = {}
     if reference and holdout is not None:
         t0 = time.perf_counter()
-        reference_values = _reference(ctx, registered, results, notes)
+        reference_values = {**measured_reference, **_reference(ctx, registered, results, notes)}
         timings["reference"] = time.perf_counter() - t0
 
     # every value key reported for some set, in report order (statistic order, then spec order)
@@ -359,6 +362,8 @@ def _reference(ctx: EvaluationContext, registered: list[Statistic], results: dic
             f"Reference ({REFERENCE_NAME}): the {holdout.n_haplotypes:,} holdout haplotypes, real individuals the "
             f"model never saw, scored like a synthetic set against the {ctx.real_name} set with the same "
             "statistics and seed: what an honest generator can reach (the floor), not a goal to beat. Its "
-            "nearest-neighbour statistics compare subsamples of the holdout's size."
+            "nearest-neighbour statistics compare subsamples of the holdout's size. For the utility statistics "
+            "the reference is the real training set in the place of an artificial set (train on real; the real "
+            "imputation panel)."
         )
     return values

@@ -238,13 +238,13 @@ def test_the_holdout_is_scored_like_a_set_as_the_reference(three_way, tmp_path):
     assert any(n.startswith("Reference (holdout): the 150 holdout haplotypes") for n in ev.notes)
     # the text table, metrics.json and the page show it as a column of its own
     table = summary_table(ev).splitlines()
-    assert table[0].split()[-2:] == ["holdout", "(reference)"]
+    assert table[0].split()[-2:] == ["reference", "(real)"]
     doc = json.loads(json.dumps(metrics_document(ev), allow_nan=False))
     assert doc["reference"]["set"] == "holdout"
     assert doc["statistics"]["aats"]["reference"] == pytest.approx(ev.reference["aats"])
     assert doc["statistics"]["privacy_loss"]["reference"] is None
     page = write_outputs(ev, tmp_path / "out")["report"].read_text()
-    assert 'holdout (reference)</th>' in page and page.count('<td class="num ref">') == len(ev.specs)
+    assert 'reference (real)</th>' in page and page.count('<td class="num ref">') == len(ev.specs)
     # switched off, or without a holdout: no reference anywhere
     for off in (evaluate(train, {"other": other}, holdout=holdout, aats_repeats=1, seed=4, reference=False,
                          statistics=["allele_frequency", "privacy"]),
@@ -252,7 +252,7 @@ def test_the_holdout_is_scored_like_a_set_as_the_reference(three_way, tmp_path):
         assert off.reference == {} and off.reference_name is None
         assert metrics_document(off)["reference"] is None
         assert "reference" not in metrics_document(off)["statistics"]["af_r"]
-        assert "(reference)" not in summary_table(off)
+        assert "reference (real)" not in summary_table(off)
 
 
 def test_labels_are_applied_to_an_unlabelled_real_set(three_way):

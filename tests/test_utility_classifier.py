@@ -177,6 +177,10 @@ def test_train_on_artificial_shows_in_metrics_json(utility_registered, thirds, t
     assert gap["values"]["other real"] == pytest.approx(direct["accuracy"]["other real"] - direct["accuracy"]["real"])
     assert document["statistics"]["toar_macro_f1"]["values"]["other real"] == pytest.approx(
         direct["macro_f1"]["other real"])
+    # the reference column holds train on real, test on real (the gap has none: it is 0 by definition)
+    assert document["statistics"]["toar_accuracy"]["reference"] == pytest.approx(direct["accuracy"]["real"])
+    assert document["statistics"]["toar_macro_f1"]["reference"] == pytest.approx(direct["macro_f1"]["real"])
+    assert gap["reference"] is None
     assert any(note.startswith("Train on real, test on real: accuracy") for note in document["notes"])
     assert any("unlabelled: not scored" in note for note in document["notes"])
     assert "imputation" in document["skipped"]  # opt-in

@@ -372,6 +372,7 @@ def test_imputation_shows_in_metrics_json_when_asked_for(utility_registered, spl
     document = json.loads(Path(paths["metrics"]).read_text())
     stats = document["statistics"]
     assert stats["imputation_r2"]["values"]["shuffled"] == pytest.approx(result["r2"]["shuffled"])
+    assert stats["imputation_r2"]["reference"] == pytest.approx(result["r2"]["real"])  # the real panel
     for k, key in enumerate(("imputation_r2_maf_le1", "imputation_r2_maf_1to5", "imputation_r2_maf_gt5")):
         expected = result["r2_by_bin"]["shuffled"][k]
         assert stats[key]["values"]["shuffled"] == (None if np.isnan(expected) else pytest.approx(expected))

@@ -114,8 +114,8 @@ def _summary_table(ev: Evaluation) -> str:
     head = "".join(f"<th>{html.escape(n)}</th>" for n in ev.synthetic_names)
     ref = ev.reference_name is not None
     if ref:
-        head += (f'<th class="ref" title="the holdout, real individuals the model never saw, scored like a synthetic '
-                 f'set: what an honest generator can reach">{html.escape(ev.reference_name)} (reference)</th>')
+        head += ('<th class="ref" title="the holdout, real individuals the model never saw, scored like a synthetic '
+                 'set: what an honest generator can reach">reference (real)</th>')
     rows = []
     checks = {n: ev.privacy[n]["verdict"]["checks"] for n in ev.synthetic_names} if ev.privacy else {}
     for key, spec in ev.specs.items():
@@ -148,8 +148,9 @@ def _summary_table(ev: Evaluation) -> str:
         f'<span class="badge warn">fair</span> <span class="badge fail">poor</span> '
         f"(bands declared with each statistic's <code>MetricSpec</code>; Wasserstein distances are not graded: "
         f"compare sets). "
-        + (f"The <em>{html.escape(ev.reference_name)} (reference)</em> column scores the holdout, real individuals "
-           "the model never saw, like a synthetic set: what an honest generator can reach; it is not graded. "
+        + ("The <em>reference (real)</em> column scores the holdout, real individuals the model never saw, like a "
+           "synthetic set: what an honest generator can reach; for the utility statistics it is the real training "
+           "set in the place of an artificial one (train on real, the real imputation panel). It is not graded. "
            if ref else "")
         + f"Sets: {sizes}; all have {next(iter(ev.sets.values()))['n_sites']:,} sites.</p>"
     )

@@ -194,7 +194,7 @@ def summary_table(ev: Evaluation) -> str:
     honest generator can reach). Ends with one row per privacy verdict when the audit ran.
     """
     ref = ev.reference_name is not None
-    header = ["statistic", "goal", *ev.synthetic_names, *([f"{ev.reference_name} (reference)"] if ref else [])]
+    header = ["statistic", "goal", *ev.synthetic_names, *(["reference (real)"] if ref else [])]
     rows = [header]
     for key, spec in ev.specs.items():
         rows.append([spec.label, spec.goal_text, *(_cell(ev.metrics[n].get(key, float("nan")), spec)

@@ -139,12 +139,17 @@ class Measurement:
         Sentences on subsampling and other choices that shape the numbers.
     parameters
         Settings it chose (``{"ld_window_sites": 300}``), added to the provenance.
+    reference
+        ``{key: value}`` that the statistic measured for real data in the place of an artificial
+        set (train on real, the real imputation panel): the reference column of a statistic
+        that cannot score the holdout like a synthetic set (it needs the holdout itself).
     """
 
     values: dict[str, dict[str, float]]
     result: Any = None
     notes: list[str] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- needs

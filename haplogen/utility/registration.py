@@ -75,7 +75,8 @@ def _compute_classifier(ctx: EvaluationContext) -> Measurement:
              f"{result['settings']['model']})."]
     notes += result["notes"]
     return Measurement(values=values, result=result, notes=notes,
-                       parameters={"train_on_artificial": {**opt, "seed": ctx.seed}})
+                       parameters={"train_on_artificial": {**opt, "seed": ctx.seed}},
+                       reference={"toar_accuracy": real, "toar_macro_f1": result["macro_f1"][ctx.real_name]})
 
 
 def _draw_confusion(result: dict[str, Any]) -> "Figure":
@@ -125,7 +126,8 @@ def _compute_imputation(ctx: EvaluationContext) -> Measurement:
     notes += result["notes"]
     settings = {k: v for k, v in opt.items() if k != "timeout_s"}
     return Measurement(values=values, result=result, notes=notes,
-                       parameters={"imputation": {**settings, "beagle_version": result["settings"]["beagle"]}})
+                       parameters={"imputation": {**settings, "beagle_version": result["settings"]["beagle"]}},
+                       reference={"imputation_r2": result["r2"][real], **dict(zip(_BIN_KEYS, result["r2_by_bin"][real]))})
 
 
 def _draw_imputation(result: dict[str, Any]) -> "Figure":
