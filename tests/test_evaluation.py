@@ -437,3 +437,11 @@ def test_the_module_examples_run():
     for module in (haplogen.evaluation, haplogen.statistics):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted >= 4 and result.failed == 0, module.__name__
+
+
+def test_pca_keeps_the_labels_of_labelled_synthetic_sets_for_its_figure(three_way):
+    train, other, holdout = three_way["train"], three_way["other"], three_way["holdout"]
+    ev = evaluate(train, {"labelled": holdout, "unlabelled": other}, aats_repeats=1, statistics=["pca"])
+    result = ev.result("pca")
+    assert set(result.syn_colour_groups) == {"labelled"}
+    np.testing.assert_array_equal(result.syn_colour_groups["labelled"], holdout.population)

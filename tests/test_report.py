@@ -271,3 +271,31 @@ def test_registrations_that_would_collide_are_refused():
     with pytest.raises(ValueError, match=r"bands must be \(good, fair\) with 0 <= good <= fair"):
         MetricSpec("x", "x", "max", 1.0, (0, 1), "x", bands=(0.2, 0.1))
     assert "af_again" not in [s for s in METRICS]
+
+
+def test_pca_colours_a_labelled_synthetic_set_like_the_real_populations():
+    """A conditional model's set is drawn population by population in the real panel's colours
+    (over the real set in grey); an unlabelled set keeps one colour."""
+    from matplotlib.colors import to_hex
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(60, 4))
+    pops = np.repeat(np.array(["CEU", "CHB", "YRI"]), 20)
+    pca = {"real_coords": real, "syn_coords": {"cond": rng.normal(size=(30, 4)), "plain": rng.normal(size=(30, 4))},
+           "explained_variance_ratio": [0.3, 0.2], "w1": {}}
+    syn_pops = np.array(["YRI"] * 10 + ["CEU"] * 15 + ["XXX"] * 5)
+    fig = F.plot_pca(pca, real_population=pops, syn_population={"cond": syn_pops})
+    real_ax, cond_ax, plain_ax = fig.axes[:3]
+
+    def colours(ax):
+        return {c.get_label(): to_hex(c.get_facecolor()[0]) for c in ax.collections}
+
+    real_colours, cond_colours = colours(real_ax), colours(cond_ax)
+    assert cond_colours["cond YRI"] == real_colours["real YRI"]
+    assert cond_colours["cond CEU"] == real_colours["real CEU"]
+    assert "cond CHB" not in cond_colours and cond_colours["cond, other labels"] == "#000000"
+    assert cond_colours["real"] == F.REAL_COLOUR  # the real set beneath in one grey
+    sizes = {c.get_label(): len(c.get_offsets()) for c in cond_ax.collections}
+    assert sizes == {"real": 60, "cond YRI": 10, "cond CEU": 15, "cond, other labels": 5}
+    assert [c.get_label() for c in plain_ax.collections][-1] == "plain"
+    assert len(plain_ax.collections) == 4  # three real populations, then the set in its colour

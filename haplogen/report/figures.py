@@ -183,8 +183,13 @@ def plot_ld_decay(decays: Mapping[str, Mapping[str, Any]], *, real_name: str = "
 
 
 def plot_pca(pca: Mapping[str, Any], *, real_population: np.ndarray | None = None,
+             syn_population: Mapping[str, np.ndarray] | None = None,
              axes: Sequence[Axes] | None = None) -> Figure:
     """Real haplotypes (coloured by population when known) and each synthetic set on PC1/PC2.
+
+    A synthetic set with labels in ``syn_population`` (and real labels) is coloured by
+    population with the real panel's colours, over the real haplotypes in grey, so that each
+    population can be seen to land on its real cluster; other sets take their set colour.
 
     Parameters
     ----------
@@ -194,6 +199,8 @@ def plot_pca(pca: Mapping[str, Any], *, real_population: np.ndarray | None = Non
         ``explained_variance_ratio``.
     real_population : ndarray of str, shape (n_real,), optional
         Population of each real haplotype.
+    syn_population : mapping of str to ndarray of str, optional
+        ``{set name: population of each of its haplotypes}`` (same level as ``real_population``).
     axes
         ``1 + len(syn_coords)`` axes: the real set alone, then each synthetic set over it.
     """
@@ -205,14 +212,16 @@ def plot_pca(pca: Mapping[str, Any], *, real_population: np.ndarray | None = Non
     ylabel = f"PC2 ({evr[1]:.1%})" if len(evr) > 1 and np.isfinite(evr[1]) else "PC2"
     limits = [real[:, 0].min(), real[:, 0].max(), real[:, 1].min(), real[:, 1].max()]
     colours = set_colours(list(syn))
+    distinct = [] if real_population is None else sorted(set(np.asarray(real_population).tolist()))
+    cmap = matplotlib.colormaps["tab10" if len(distinct) <= 10 else "tab20"]
+    syn_population = {n: np.asarray(p) for n, p in (syn_population or {}).items()
+                      if real_population is not None and n in syn and len(p) == len(syn[n])}
 
-    def draw_real(target: Axes, alpha: float) -> None:
-        if real_population is None:
+    def draw_real(target: Axes, alpha: float, grey: bool = False) -> None:
+        if real_population is None or grey:
             target.scatter(real[:, 0], real[:, 1], s=4, color=REAL_COLOUR, alpha=alpha, linewidths=0, label="real")
             return
         pops = np.asarray(real_population)
-        distinct = sorted(set(pops.tolist()))
-        cmap = matplotlib.colormaps["tab10" if len(distinct) <= 10 else "tab20"]
         for i, pop in enumerate(distinct):
             chosen = pops == pop
             target.scatter(real[chosen, 0], real[chosen, 1], s=4, alpha=alpha, linewidths=0,
@@ -227,9 +236,22 @@ def plot_pca(pca: Mapping[str, Any], *, real_population: np.ndarray | None = Non
         axs[0].legend(frameon=False, fontsize=6, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                       ncol=2 if n_groups > 14 else 1, handletextpad=0.1, columnspacing=0.5)
     for a, (name, coords) in zip(axs[1:], syn.items()):
-        draw_real(a, 0.15)
         coords = np.asarray(coords)
-        a.scatter(coords[:, 0], coords[:, 1], s=4, color=colours[name], alpha=0.6, linewidths=0, label=name)
+        labels = syn_population.get(name)
+        if labels is None:
+            draw_real(a, 0.15)
+            a.scatter(coords[:, 0], coords[:, 1], s=4, color=colours[name], alpha=0.6, linewidths=0, label=name)
+        else:  # by population, with the real panel's colours, over the real set in grey
+            draw_real(a, 0.12, grey=True)
+            for i, pop in enumerate(distinct):
+                chosen = labels == pop
+                if chosen.any():
+                    a.scatter(coords[chosen, 0], coords[chosen, 1], s=4, alpha=0.6, linewidths=0,
+                              color=cmap(i % cmap.N), label=f"{name} {pop}")
+            other = ~np.isin(labels, distinct)
+            if other.any():
+                a.scatter(coords[other, 0], coords[other, 1], s=4, alpha=0.6, linewidths=0, color="black",
+                          label=f"{name}, other labels")
         w1 = pca.get("w1", {}).get(name, {})
         a.set(title=f"{name}\nW1 PC1 {_fmt(w1.get('pc1'), 2)}, PC2 {_fmt(w1.get('pc2'), 2)}",
               xlabel=xlabel, ylabel=ylabel)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,11 +34,16 @@ class PCAResult:
         ``explained_variance_ratio``.
     real_population, real_super_population : ndarray of str, shape (n_real,), or None
         Labels of the real haplotypes, to colour them.
+    syn_population, syn_super_population
+        ``{set name: labels of its haplotypes}`` for the synthetic sets that carry labels (a
+        conditional model's samples table), to colour them like the real ones.
     """
 
     pca: dict[str, Any]
     real_population: np.ndarray | None
     real_super_population: np.ndarray | None
+    syn_population: dict[str, np.ndarray] = field(default_factory=dict)
+    syn_super_population: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def colour_groups(self) -> np.ndarray | None:
@@ -48,6 +53,14 @@ class PCAResult:
                 and self.real_super_population is not None):
             return self.real_super_population
         return groups
+
+    @property
+    def syn_colour_groups(self) -> dict[str, np.ndarray]:
+        """The labels that colour each labelled synthetic set, at the level of the real colours."""
+        if self.real_population is None:
+            return {}
+        by_super = self.colour_groups is self.real_super_population and self.real_super_population is not None
+        return dict(self.syn_super_population if by_super else self.syn_population)
 
 
 def compute(ctx: EvaluationContext) -> Measurement:
@@ -65,14 +78,17 @@ def compute(ctx: EvaluationContext) -> Measurement:
         notes=notes,
         values={name: {"pca_w1_pc1": pca["w1"][name]["pc1"], "pca_w1_pc2": pca["w1"][name]["pc2"]}
                 for name in ctx.synthetic},
-        result=PCAResult(pca, ctx.real.population, ctx.real.super_population),
+        result=PCAResult(pca, ctx.real.population, ctx.real.super_population,
+                         syn_population={n: h.population for n, h in ctx.synthetic.items() if h.population is not None},
+                         syn_super_population={n: h.super_population for n, h in ctx.synthetic.items()
+                                               if h.super_population is not None}),
     )
 
 
 def draw(result: PCAResult) -> "Figure":
     from ..report.figures import plot_pca
 
-    return plot_pca(result.pca, real_population=result.colour_groups)
+    return plot_pca(result.pca, real_population=result.colour_groups, syn_population=result.syn_colour_groups)
 
 
 register_statistic(
