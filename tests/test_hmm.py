@@ -178,3 +178,28 @@ def test_early_stopping_releases_the_best_validation_iteration():
     assert summary.epochs_run == best + 2
     rows = model._state["val_rows"]
     assert model._mean_loglik(rows) == pytest.approx(model._state["best_val"], abs=1e-6)
+
+
+def test_ancestry_groups_hold_a_haplotype_in_one_group_over_its_whole_length():
+    """Two populations whose sites are independent given the population: with two ancestry
+    groups every jump matrix is zero between the groups after EM, and each sampled haplotype
+    keeps one population's frequencies over its whole length, as the real ones do."""
+    from haplogen.errors import InputError
+
+    rng = np.random.default_rng(3)
+    L = 30
+    a = (rng.random((300, L)) < 0.15).astype(np.uint8)
+    b = (rng.random((300, L)) < 0.85).astype(np.uint8)
+    x = np.vstack([a, b])[rng.permutation(600)]
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, n_groups=2, block_sites=8, epochs=15, batch_size=128,
+                                            minibatch=0), L)
+    model.fit(x, seed=1)
+    group = model.group_of_state()
+    assert group.tolist() == [0, 0, 1, 1]
+    across = (group.view(-1, 1) != group.view(1, -1))
+    assert float(model.jump_matrix[..., across].abs().max()) == 0.0  # EM keeps the zeros
+    means = model.sample(2000, seed=2).mean(1)
+    assert np.mean((means > 0.35) & (means < 0.65)) < 0.02  # no haplotype half A, half B
+    assert 0.4 < np.mean(means > 0.5) < 0.6
+    with pytest.raises(InputError, match=r"n_groups \(5\) must not exceed n_states \(4\)"):
+        HaplotypeHMMConfig(n_states=4, n_groups=5)

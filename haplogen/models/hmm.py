@@ -19,6 +19,13 @@ structure carries across jumps (fastPHASE draws every jump from one distribution
 it). With population labels each population has its own ``π_p`` and ``Q_{p,b}``, drawn toward
 the pooled ones by a Dirichlet prior, so ``generate --population YRI`` walks YRI's mosaic.
 
+Ancestry groups. With ``n_groups`` = G > 1 the clusters are split into G groups of about K / G
+and every jump matrix is zero between groups (EM keeps a zero a zero), so a haplotype keeps its
+group over its whole length: the model is a mixture of G HMMs, the group a latent ancestry held
+from the first site to the last (as mixar's ancestry type), the clusters within it a mosaic. The
+initial groups are k-means clusters of whole haplotypes; each group's clusters come from k-means
+within it.
+
 Likelihood. The forward recursion gives the exact ``log p(x | p)``; the likelihood of an
 unlabelled haplotype sums over the populations with their training shares. A step costs
 ``O(K²)``, so a haplotype costs ``O(L K²)``: linear in the number of sites. Sampling walks the
@@ -59,6 +66,7 @@ import torch
 
 from . import distributed as dist
 from .base import GenerativeModel, ValidationEarlyStopping
+from ..errors import InputError
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
 
 __all__ = ["HaplotypeHMMConfig", "HaplotypeHMM"]
@@ -103,6 +111,17 @@ class HaplotypeHMMConfig(ModelConfig):
     stepwise_decay: Annotated[float, Range(gt=0.5, le=1)] = 0.6
     # sites between the forward pass's stored states
     segment_sites: PositiveInt = 256
+    # ancestry groups G: the K clusters are split into G groups (K / G each) and a haplotype
+    # never jumps from one group to another, so the model is a mixture of G HMMs and a
+    # haplotype keeps its group (its ancestry) over its whole length; 1: any cluster can follow any
+    n_groups: PositiveInt = 1
+
+    def validate(self) -> None:
+        if self.n_groups > self.n_states:
+            raise InputError(
+                f"the hmm setting n_groups ({self.n_groups}) must not exceed n_states ({self.n_states}): each "
+                f"group needs a cluster; pass --set n_groups={self.n_states} or fewer"
+            )
 
 
 #: small settings that make the contract tests fast
@@ -209,7 +228,15 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=dev)  # (L-1,) r_l
         self.jump_matrix = torch.full((P, self.n_blocks, K, K), 1.0 / K, device=dev)  # (P, B, K, K) Q_{p,b}
         self.emission = torch.full((L, K), 0.5, device=dev)  # (L, K) θ_{l,k} = P(ALT | cluster)
+        # (K, K) 1 where a jump stays within an ancestry group (all ones with one group)
+        group = self.group_of_state()
+        self._allowed = (group.unsqueeze(1) == group.unsqueeze(0)).to(torch.float64)
         self._state: dict[str, Any] = {}
+
+    def group_of_state(self) -> torch.Tensor:
+        """Ancestry group of each cluster, (K,) int64: contiguous runs of about K / G clusters."""
+        K, G = self.config.n_states, self.config.n_groups
+        return torch.arange(K, device=self.device) * G // K
 
     # ---------------------------------------------------------------- E-step
     def _block_of(self, l: int) -> int:
@@ -387,12 +414,12 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         if self.n_sites > 1:
             n = float(counts.n)
             self.jump = ((counts.jumps + 1.0) / (n + 2.0)).clamp(_EPS, 1 - _EPS).float()
-        pooled = counts.jump_rows.sum(0) + c.transition_prior / K  # (B, K, K)
+        pooled = (counts.jump_rows.sum(0) + c.transition_prior / K) * self._allowed  # (B, K, K)
         pooled = pooled / pooled.sum(-1, keepdim=True).clamp_min(1e-300)
         first = counts.first.sum(0) + 1.0 / K
         first = first / first.sum()
         if counts.jump_rows.shape[0] > 1:
-            rows = counts.jump_rows + c.population_prior * pooled.unsqueeze(0)
+            rows = (counts.jump_rows + c.population_prior * pooled.unsqueeze(0)) * self._allowed
             self.jump_matrix = (rows / rows.sum(-1, keepdim=True).clamp_min(1e-300)).float()
             start = counts.first + c.population_prior * first.unsqueeze(0)
             self.start = (start / start.sum(-1, keepdim=True)).float()
@@ -429,7 +456,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             pick = train_rows[torch.randperm(m, generator=generator, device=self.device)[: c.init_haplotypes]]
         K, L = c.n_states, self.n_sites
         chosen = x[pick]  # (n, L) uint8: the haplotypes clustered, read once
-        windows = self._kmeans_windows(chosen, seed)  # [(first site, last site + 1, cluster of each row)]
+        windows = self._initial_clusters(chosen, seed)  # [(first site, last site + 1, cluster of each row)]
         occupancy = torch.zeros(L, K, dtype=torch.float64, device=self.device)
         alt = torch.zeros(L, K, dtype=torch.float64, device=self.device)
         for w0, w1, assign in windows:
@@ -450,20 +477,51 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             mine = first_window if codes is None else first_window[codes == p]
             first[p] = torch.bincount(mine, minlength=K).double() + 1.0
         self.start = (first / first.sum(1, keepdim=True)).float()
-        sticky = torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device)
+        sticky = (torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device))
+        sticky = sticky * self._allowed.float()
         self.jump_matrix = (sticky / sticky.sum(1, keepdim=True)).expand(P, self.n_blocks, K, K).clone()
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=self.device)
 
-    def _kmeans_windows(self, x: torch.Tensor, seed: int) -> list[tuple[int, int, torch.Tensor]]:
-        """Initial clusters of the rows of ``x`` (n, L) by k-means: ``[(w0, w1, cluster (n,))]`` for
-        each window of ``init_window`` sites (one window of every site when 0). A window longer
-        than ``init_sites`` is clustered on that many sites spread evenly over it (memory)."""
+    def _initial_clusters(self, x: torch.Tensor, seed: int) -> list[tuple[int, int, torch.Tensor]]:
+        """Initial cluster of every row of ``x`` (n, L) in each k-means window: ``[(w0, w1, cluster (n,))]``.
+
+        With ancestry groups, the rows are first split into the groups by k-means of whole
+        haplotypes, and each group's rows are clustered into that group's clusters."""
+        c = self.config
+        if c.n_groups == 1:
+            return self._kmeans_windows(x, seed, c.n_states, c.init_window)
+        n, L = x.shape
+        group_of_row = self._kmeans_windows(x, seed, c.n_groups, 0)[0][2]
+        states = self.group_of_state()
+        out: list[tuple[int, int, torch.Tensor]] | None = None
+        for g in range(c.n_groups):
+            rows = torch.nonzero(group_of_row == g).flatten()
+            first = int(torch.nonzero(states == g)[0])
+            if out is None:
+                window = L if c.init_window == 0 else c.init_window
+                out = [(w0, min(L, w0 + window), torch.full((n,), first, dtype=torch.int64, device=self.device))
+                       for w0 in range(0, L, window)]
+            if rows.numel() == 0:
+                continue
+            size = int((states == g).sum())
+            for (_, _, assign), (_, _, mine) in zip(out, self._kmeans_windows(x[rows], seed + 7919 * (g + 1), size,
+                                                                                 c.init_window)):
+                assign[rows] = mine + first
+        assert out is not None
+        return out
+
+    def _kmeans_windows(self, x: torch.Tensor, seed: int, n_clusters: int,
+                        init_window: int) -> list[tuple[int, int, torch.Tensor]]:
+        """Clusters of the rows of ``x`` (n, L) by k-means: ``[(w0, w1, cluster (n,))]`` for each
+        window of ``init_window`` sites (one window of every site when 0), at most ``n_clusters``
+        of them. A window longer than ``init_sites`` is clustered on that many sites spread evenly
+        over it (memory)."""
         from sklearn.cluster import KMeans
 
         c = self.config
         n, L = x.shape
-        K = min(c.n_states, n)
-        window = L if c.init_window == 0 else c.init_window
+        K = min(n_clusters, n)
+        window = L if init_window == 0 else init_window
         out = []
         for w0 in range(0, L, window):
             w1 = min(L, w0 + window)
@@ -584,14 +642,18 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         if n == 0:
             return out
         pops_all = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
+        # cumulative sums divided by their last element, so that no uniform draw falls past the
+        # end (rounding) into the last cluster, which a zero of the row (another group) may forbid
         start_cdf = self.start.double().cumsum(-1)  # (P, K)
+        start_cdf = start_cdf / start_cdf[..., -1:]
         jump_cdf = self.jump_matrix.double().cumsum(-1)  # (P, B, K, K)
+        jump_cdf = jump_cdf / jump_cdf[..., -1:]
         K = self.config.n_states
         for s in range(0, n, batch_size):
             pops = pops_all[s:s + batch_size]
             k = pops.numel()
             u = torch.rand(k, 1, generator=generator, device=self.device, dtype=torch.float64)
-            z = torch.searchsorted(start_cdf[pops], u).squeeze(1).clamp_max(K - 1)  # (k,)
+            z = torch.searchsorted(start_cdf[pops], u, right=True).squeeze(1).clamp_max(K - 1)  # (k,)
             for l in range(L):
                 if l > 0:
                     moved = torch.rand(k, generator=generator, device=self.device) < self.jump[l - 1]
@@ -599,7 +661,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                     if idx.numel():
                         cdf = jump_cdf[pops[idx], self._block_of(l - 1), z[idx]]  # (m, K)
                         v = torch.rand(idx.numel(), 1, generator=generator, device=self.device, dtype=torch.float64)
-                        z[idx] = torch.searchsorted(cdf, v).squeeze(1).clamp_max(K - 1)
+                        z[idx] = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_max(K - 1)
                 ul = torch.rand(k, generator=generator, device=self.device)
                 out[s:s + k, l] = (ul < self.emission[l, z]).to(torch.uint8)
         return out
