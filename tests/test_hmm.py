@@ -15,14 +15,19 @@ import haplogen.models.hmm as hmm_module
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
 
-def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0) -> HaplotypeHMM:
-    """A model with random (valid) parameters, no training."""
+def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1) -> HaplotypeHMM:
+    """A model with random (valid) parameters, no training; with G ancestry groups its jump
+    matrices are zero between groups."""
     g = torch.Generator().manual_seed(seed)
-    m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites), n_sites)
+    m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
+                                        n_groups=G), n_sites)
     m.fitted = True
     m.start = torch.softmax(torch.randn(P, K, generator=g), 1)
     m.jump = 0.1 + 0.8 * torch.rand(n_sites - 1, generator=g)
-    m.jump_matrix = torch.softmax(2 * torch.randn(P, m.n_blocks, K, K, generator=g), -1)
+    q = torch.softmax(2 * torch.randn(P, m.n_blocks, K, K, generator=g), -1)
+    group = m.group_of_state()
+    q = q * (group.view(-1, 1) == group.view(1, -1))
+    m.jump_matrix = q / q.sum(-1, keepdim=True)
     m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, generator=g)
     return m
 
@@ -52,10 +57,10 @@ def _all_haplotypes(n_sites):
     return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("keep_bytes", [0, 2**29])
-def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes):
+@pytest.mark.parametrize("keep_bytes,K,G", [(0, 3, 1), (2**29, 3, 1), (0, 4, 2), (2**29, 6, 3)])
+def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model()
+    m = _random_model(K=K, G=G)
     hs = _all_haplotypes(m.n_sites)
     fast = m._estep(torch.from_numpy(hs).float(), 0, None).numpy()
     slow = np.array([math.log(sum(pr for _, pr in _paths(m, h, 0))) for h in hs])
@@ -64,13 +69,14 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
     assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("keep_bytes", [0, 2**29])
-def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes):
+@pytest.mark.parametrize("keep_bytes,K,G", [(0, 2, 1), (2**29, 2, 1), (0, 4, 2), (2**29, 4, 2)])
+def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G):
     """The E-step's statistics against posteriors over every hidden path, with the segment
-    checkpoints both recomputed (keep_bytes 0) and kept."""
+    checkpoints both recomputed (keep_bytes 0) and kept, with one ancestry group and with two
+    (each group's recursion on its own, weighted by the group's posterior)."""
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(n_sites=5, K=2)
-    K, L = 2, m.n_sites
+    m = _random_model(n_sites=5, K=K, G=G)
+    L = m.n_sites
     rng = np.random.default_rng(1)
     hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
     counts = _Counts(1, L, K, m.n_blocks, torch.device("cpu"))
@@ -94,7 +100,8 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
                     r = float(m.jump[l - 1])
                     q = m.jump_matrix[0, (l - 1) // m.config.block_sites].double().numpy()
                     # the share of the i -> j move that is a jump (a stay, i == j, may be either)
-                    jumped = r * q[i, j] / _transition(m, 0, l - 1)[i, j]
+                    t = _transition(m, 0, l - 1)[i, j]
+                    jumped = 0.0 if t == 0 else r * q[i, j] / t
                     jump_rows[(l - 1) // m.config.block_sites, i, j] += w * jumped
                     jumps[l - 1] += w * jumped
     np.testing.assert_allclose(counts.occupancy.numpy(), occupancy, atol=1e-5)
@@ -201,5 +208,29 @@ def test_ancestry_groups_hold_a_haplotype_in_one_group_over_its_whole_length():
     means = model.sample(2000, seed=2).mean(1)
     assert np.mean((means > 0.35) & (means < 0.65)) < 0.02  # no haplotype half A, half B
     assert 0.4 < np.mean(means > 0.5) < 0.6
-    with pytest.raises(InputError, match=r"n_groups \(5\) must not exceed n_states \(4\)"):
-        HaplotypeHMMConfig(n_states=4, n_groups=5)
+    with pytest.raises(InputError, match=r"n_groups \(3\) must divide n_states \(4\)"):
+        HaplotypeHMMConfig(n_states=4, n_groups=3)
+
+
+def test_each_group_is_normalised_on_its_own_over_a_long_haplotype():
+    """One cluster per group, so that a group's likelihood is a product of Bernoullis: a haplotype
+    that fits group 0 on its first 300 sites and group 1 on its last 300 has the mixture's
+    likelihood exactly, and finite statistics, where a forward state normalised over both groups
+    would have lost group 1 to underflow within the first sites."""
+    L = 600
+    m = _random_model(n_sites=L, K=2, G=2, block_sites=16, segment_sites=64)
+    m.start = torch.tensor([[0.5, 0.5]])
+    theta = torch.full((L, 2), 0.5)
+    theta[:300, 0], theta[:300, 1] = 0.99, 0.01
+    theta[300:, 0], theta[300:, 1] = 0.001, 0.995  # group 1 wins overall, by ~690 nats
+    m.emission = theta
+    h = np.ones((1, L), dtype=np.uint8)
+    th = theta.double().numpy()
+    ll = np.log(th).sum(0) + math.log(0.5)  # log p(x, group g): every allele is 1
+    expected = np.logaddexp(ll[0], ll[1])
+    counts = _Counts(1, L, 2, m.n_blocks, torch.device("cpu"))
+    got = m._estep(torch.from_numpy(h), 0, counts)
+    assert float(got[0]) == pytest.approx(expected, abs=1e-3)
+    posterior_1 = math.exp(ll[1] - expected)
+    np.testing.assert_allclose(counts.occupancy.numpy(), np.tile([1 - posterior_1, posterior_1], (L, 1)), atol=1e-5)
+    assert torch.isfinite(counts.jump_rows).all() and counts.jump_rows[0, :, 0, 1].abs().max() == 0

@@ -19,12 +19,14 @@ structure carries across jumps (fastPHASE draws every jump from one distribution
 it). With population labels each population has its own ``π_p`` and ``Q_{p,b}``, drawn toward
 the pooled ones by a Dirichlet prior, so ``generate --population YRI`` walks YRI's mosaic.
 
-Ancestry groups. With ``n_groups`` = G > 1 the clusters are split into G groups of about K / G
+Ancestry groups. With ``n_groups`` = G > 1 the clusters are split into G groups of K / G
 and every jump matrix is zero between groups (EM keeps a zero a zero), so a haplotype keeps its
 group over its whole length: the model is a mixture of G HMMs, the group a latent ancestry held
 from the first site to the last (as mixar's ancestry type), the clusters within it a mosaic. The
 initial groups are k-means clusters of whole haplotypes; each group's clusters come from k-means
-within it.
+within it. The E-step runs each group's forward-backward recursion on its own, normalised on its
+own (a group that fits the start of a haplotype badly may fit its end well), and weighs the
+group's statistics by its posterior probability; a step costs ``O(K² / G)``.
 
 Likelihood. The forward recursion gives the exact ``log p(x | p)``; the likelihood of an
 unlabelled haplotype sums over the populations with their training shares. A step costs
@@ -111,16 +113,16 @@ class HaplotypeHMMConfig(ModelConfig):
     stepwise_decay: Annotated[float, Range(gt=0.5, le=1)] = 0.6
     # sites between the forward pass's stored states
     segment_sites: PositiveInt = 256
-    # ancestry groups G: the K clusters are split into G groups (K / G each) and a haplotype
+    # ancestry groups G (a divisor of n_states): the K clusters are split into G groups (K / G each) and a haplotype
     # never jumps from one group to another, so the model is a mixture of G HMMs and a
     # haplotype keeps its group (its ancestry) over its whole length; 1: any cluster can follow any
     n_groups: PositiveInt = 1
 
     def validate(self) -> None:
-        if self.n_groups > self.n_states:
+        if self.n_states % self.n_groups:
             raise InputError(
-                f"the hmm setting n_groups ({self.n_groups}) must not exceed n_states ({self.n_states}): each "
-                f"group needs a cluster; pass --set n_groups={self.n_states} or fewer"
+                f"the hmm setting n_groups ({self.n_groups}) must divide n_states ({self.n_states}): every "
+                f"group has n_states / n_groups clusters; pass --set n_groups=1, or a divisor of {self.n_states}"
             )
 
 
@@ -234,9 +236,9 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         self._state: dict[str, Any] = {}
 
     def group_of_state(self) -> torch.Tensor:
-        """Ancestry group of each cluster, (K,) int64: contiguous runs of about K / G clusters."""
+        """Ancestry group of each cluster, (K,) int64: contiguous runs of K / G clusters."""
         K, G = self.config.n_states, self.config.n_groups
-        return torch.arange(K, device=self.device) * G // K
+        return torch.arange(K, device=self.device) // (K // G)
 
     # ---------------------------------------------------------------- E-step
     def _block_of(self, l: int) -> int:
@@ -252,74 +254,114 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         t.diagonal(dim1=1, dim2=2).add_((1.0 - r).unsqueeze(1))
         return t
 
+    def _group_blocks(self, t: torch.Tensor) -> torch.Tensor:
+        """The diagonal blocks of ``t`` (n, K, K), one per ancestry group: (n, G, K / G, K / G)."""
+        G = self.config.n_groups
+        if G == 1:
+            return t.unsqueeze(1)
+        n, K, _ = t.shape
+        k = K // G
+        return torch.diagonal(t.view(n, G, k, G, k), dim1=1, dim2=3).permute(0, 3, 1, 2).contiguous()
+
+    def _dense_from_blocks(self, blocks: torch.Tensor) -> torch.Tensor:
+        """(n, G, k, k) diagonal blocks into (n, G k, G k) matrices, zero between groups."""
+        n, G, k, _ = blocks.shape
+        if G == 1:
+            return blocks[:, 0]
+        out = blocks.new_zeros(n, G, k, G, k)
+        torch.diagonal(out, dim1=1, dim2=3).copy_(blocks.permute(0, 2, 3, 1))
+        return out.view(n, G * k, G * k)
+
     def _segment_forward(
         self, x: torch.Tensor, s0: int, prev: torch.Tensor | None, pop: int,
         out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, S) float.
+        """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, S) 0/1, each ancestry
+        group on its own (G groups of k = K / G clusters; one group: the plain chain).
 
-        ``prev`` (B, K) is the normalised forward state of site ``s0 - 1`` (None at the first
-        site). Returns, site-major so that a site's slice is contiguous, the normalised states
-        (S, B, K), the scaling factors (S, B) (their logs sum to the log-likelihood) and the
-        emission probabilities (S, B, K); written into ``out`` (buffers of at least S sites,
-        reused from segment to segment: fresh memory costs a page fault per 4 KB) when given.
+        ``prev`` (G, B, k) is the normalised forward state of site ``s0 - 1`` (None at the first
+        site). Returns, site-major so that a site's slice is contiguous, the states normalised
+        within each group (S, G, B, k), the groups' scaling factors (S, G, B) (the logs of a
+        group's sum to the log-likelihood of the haplotype within that group) and the emission
+        probabilities (S, G, B, k); written into ``out`` (buffers of at least S sites, reused from
+        segment to segment: fresh memory costs a page fault per 4 KB) when given.
+
+        Each group is normalised on its own because no jump leaves a group: a group that fits
+        the start of a haplotype badly may fit its end well, and a state scaled with the others'
+        would underflow to zero and never come back.
         """
         B, S = x.shape
-        K = self.config.n_states
-        th = self.emission[s0:s0 + S].unsqueeze(1)  # (S, 1, K)
+        K, G = self.config.n_states, self.config.n_groups
+        k = K // G
+        th = self.emission[s0:s0 + S].view(S, G, 1, k)
         if out is None:
             dtype, dev = self.emission.dtype, self.emission.device
-            out = (torch.empty(S, B, K, dtype=dtype, device=dev), torch.empty(S, B, dtype=dtype, device=dev),
-                   torch.empty(S, B, K, dtype=dtype, device=dev))
+            out = (torch.empty(S, G, B, k, dtype=dtype, device=dev), torch.empty(S, G, B, dtype=dtype, device=dev),
+                   torch.empty(S, G, B, k, dtype=dtype, device=dev))
         alpha, scale, e = (t[:S] for t in out)
-        # x.T made contiguous first: a site's (B, K) slice must be contiguous, or every per-site
+        # x.T made contiguous first: a site's (B, k) slice must be contiguous, or every per-site
         # product is ~3x slower
         ref = 1.0 - th
-        torch.addcmul(ref, x.T.contiguous().unsqueeze(-1).to(th.dtype), th - ref, out=e)  # (S, B, K)
+        torch.addcmul(ref, x.T.contiguous().to(th.dtype).view(S, 1, B, 1), th - ref, out=e)  # (S, G, B, k)
         # the transition into site l is that of interval l - 1
         first = max(s0 - 1, 0)
-        trans = self._transitions(pop, first, s0 + S - 1)
+        trans = self._group_blocks(self._transitions(pop, first, s0 + S - 1))  # (n, G, k, k)
         for i in range(S):
             l = s0 + i
             if l == 0:
-                torch.mul(self.start[pop].unsqueeze(0), e[0], out=alpha[0])
+                start = self.start[pop].view(G, 1, k)
+                torch.mul(start / start.sum(-1, keepdim=True), e[0], out=alpha[0])
             else:
-                torch.mm(prev if i == 0 else alpha[i - 1], trans[l - 1 - first], out=alpha[i])
+                torch.bmm(prev if i == 0 else alpha[i - 1], trans[l - 1 - first], out=alpha[i])
                 alpha[i].mul_(e[i])
-            torch.sum(alpha[i], 1, out=scale[i])
-            alpha[i].div_(scale[i].unsqueeze(1))
+            torch.sum(alpha[i], -1, out=scale[i])
+            alpha[i].div_(scale[i].unsqueeze(-1))
         return alpha, scale, e
 
     def _estep(self, x: torch.Tensor, pop: int, counts: _Counts | None) -> torch.Tensor:
         """log p(x | population ``pop``) of every row of ``x`` (B, L) 0/1 (float or uint8), float64 (B,);
-        adds the expected statistics to ``counts`` when given."""
+        adds the expected statistics to ``counts`` when given.
+
+        Each ancestry group runs its own forward-backward recursion; the groups' likelihoods,
+        weighted by their start probabilities, give the haplotype's, and each group's statistics
+        count with the posterior probability of the group."""
         B, L = x.shape
         seg = self.config.segment_sites
         starts = list(range(0, L, seg))
-        loglik = torch.zeros(B, dtype=torch.float64, device=x.device)
+        K, G = self.config.n_states, self.config.n_groups
+        k_g = K // G
+        dtype, dev = self.emission.dtype, self.emission.device
+        loglik_g = torch.zeros(G, B, dtype=torch.float64, device=dev)
         checkpoints: list[torch.Tensor | None] = []
         # the forward states of every segment are kept when they fit in _KEEP_BYTES (no
         # recomputation in the backward pass); otherwise only each segment's starting state
-        keep = counts is not None and B * L * self.config.n_states * 12 <= _KEEP_BYTES
+        keep = counts is not None and B * L * K * 12 <= _KEEP_BYTES
         kept: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        K, dtype, dev = self.config.n_states, self.emission.dtype, self.emission.device
         S_max = min(seg, L)
         # one set of segment buffers, reused (when the segments are not all kept)
-        work = None if keep else (torch.empty(S_max, B, K, dtype=dtype, device=dev),
-                                  torch.empty(S_max, B, dtype=dtype, device=dev),
-                                  torch.empty(S_max, B, K, dtype=dtype, device=dev))
+        work = None if keep else (torch.empty(S_max, G, B, k_g, dtype=dtype, device=dev),
+                                  torch.empty(S_max, G, B, dtype=dtype, device=dev),
+                                  torch.empty(S_max, G, B, k_g, dtype=dtype, device=dev))
         prev: torch.Tensor | None = None
         for s0 in starts:
             checkpoints.append(prev)
             alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop, work)
-            loglik += torch.log(scale).double().sum(0)
+            loglik_g += torch.log(scale).double().sum(0)
             prev = alpha[-1].clone()  # a copy: a view would keep the whole segment alive
             if keep or s0 == starts[-1]:
                 kept.append((alpha, scale, e))
+        if G == 1:
+            loglik = loglik_g[0]
+        else:
+            group_mass = self.start[pop].double().view(G, k_g).sum(-1)
+            joint = loglik_g + torch.log(group_mass).unsqueeze(1)  # (G, B) log p(x, group)
+            loglik = torch.logsumexp(joint, 0)
         if counts is None:
             return loglik
+        # posterior probability of each group, (G, B, 1)
+        weight = None if G == 1 else torch.exp(joint - loglik).to(dtype).unsqueeze(-1)
         b = torch.ones_like(prev)
-        beta_work = torch.empty(S_max, B, K, dtype=dtype, device=dev)
+        beta_work = torch.empty(S_max, G, B, k_g, dtype=dtype, device=dev)
         for k in range(len(starts) - 1, -1, -1):
             s0 = starts[k]
             if keep or k == len(starts) - 1:
@@ -328,7 +370,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, checkpoints[k], pop, work)
             S = alpha.shape[0]
             first = max(s0 - 1, 0)
-            trans = self._transitions(pop, first, s0 + S - 1)
+            trans = self._group_blocks(self._transitions(pop, first, s0 + S - 1))  # (n, G, k, k)
             # e_l / c_l: the backward message of site l times its emission, before the transition
             e.div_(scale.unsqueeze(-1))
             beta = beta_work[:S]
@@ -336,32 +378,38 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             eb = torch.empty_like(b)
             for i in range(S - 1, 0, -1):
                 torch.mul(e[i], beta[i], out=eb)
-                torch.mm(eb, trans[s0 + i - 1 - first].T, out=beta[i - 1])
+                torch.bmm(eb, trans[s0 + i - 1 - first].transpose(1, 2), out=beta[i - 1])
             # e_l β_l / c_l of every site, then for the interval into site l = s0 + i:
-            # pair[i] = Σ_n α_{l-1}(n, ·)ᵀ (e_l β_l / c_l)(n, ·), and the expected jumps i -> j are
-            # r Q(i, j) pair(i, j)
+            # pair[i] = Σ_n α_{l-1}(n, ·)ᵀ (e_l β_l / c_l)(n, ·) (each group's, weighted by the
+            # group's posterior), and the expected jumps i -> j are r Q(i, j) pair(i, j)
             eb_all = e.mul_(beta)
             lo = 1 if s0 == 0 else 0
             if s0 > 0:
-                b = eb_all[0] @ trans[0].T  # the backward message of site s0 - 1
+                b = torch.bmm(eb_all[0], trans[0].transpose(1, 2))  # the backward message of site s0 - 1
+            if weight is not None:
+                eb_all.mul_(weight)
             if S > lo:
                 if lo == 0:
-                    pair = torch.empty(S, K, K, dtype=alpha.dtype, device=alpha.device)
-                    torch.mm(checkpoints[k].T, eb_all[0], out=pair[0])
+                    pair = torch.empty(S, G, k_g, k_g, dtype=alpha.dtype, device=alpha.device)
+                    torch.bmm(checkpoints[k].transpose(1, 2), eb_all[0], out=pair[0])
                     if S > 1:
-                        torch.bmm(alpha[:-1].transpose(1, 2), eb_all[1:], out=pair[1:])
+                        torch.matmul(alpha[:-1].transpose(2, 3), eb_all[1:], out=pair[1:])
                 else:
-                    pair = torch.bmm(alpha[:-1].transpose(1, 2), eb_all[1:])
+                    pair = torch.matmul(alpha[:-1].transpose(2, 3), eb_all[1:])
                 intervals = torch.arange(s0 + lo - 1, s0 + S - 1, device=self.device)
                 blocks = intervals // self.config.block_sites
-                moved = (self.jump_matrix[pop, blocks] * self.jump[intervals].view(-1, 1, 1) * pair).double()
-                counts.jumps[intervals] += moved.sum((1, 2))
-                counts.jump_rows[pop].index_add_(0, blocks, moved)
-            posterior = alpha.mul_(beta)  # (S, B, K), rows sum to 1
-            counts.occupancy[s0:s0 + S] += posterior.sum(1)
-            counts.alt[s0:s0 + S] += torch.bmm(x[:, s0:s0 + S].T.unsqueeze(1).to(posterior.dtype), posterior).squeeze(1)
+                q = self._group_blocks(self.jump_matrix[pop, blocks])
+                moved = (q * self.jump[intervals].view(-1, 1, 1, 1) * pair).double()  # (n, G, k, k)
+                counts.jumps[intervals] += moved.sum((1, 2, 3))
+                counts.jump_rows[pop].index_add_(0, blocks, self._dense_from_blocks(moved))
+            posterior = alpha.mul_(beta)  # (S, G, B, k): within a group, rows sum to 1
+            if weight is not None:
+                posterior.mul_(weight)
+            counts.occupancy[s0:s0 + S] += posterior.sum(2).reshape(S, K)
+            xs = x[:, s0:s0 + S].T.to(posterior.dtype).reshape(S, 1, 1, B)
+            counts.alt[s0:s0 + S] += torch.matmul(xs, posterior).reshape(S, K)
             if s0 == 0:
-                counts.first[pop] += posterior[0].sum(0)
+                counts.first[pop] += posterior[0].sum(1).reshape(K)
         counts.loglik += float(loglik.sum())
         counts.n += B
         return loglik
