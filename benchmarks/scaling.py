@@ -125,6 +125,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="simulated base pairs per SNP wanted (default: 400, enough SNPs of MAF >= 1%%)")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation; train, generate, evaluate use +1, +2, +3")
     p.add_argument("--fresh", action="store_true", help="simulate again even when a simulated VCF is there")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="write scaling.json/.md from the JSON of earlier runs (sizes run apart) instead of running")
     p.add_argument("--resume", action="store_true",
                    help="continue the training of an earlier run of these sizes (its store and model under the "
                    "work folder) with train --resume up to --epochs; the train time is the earlier run's plus this one's")
@@ -377,6 +379,12 @@ def _cell(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
+def passes(row: dict[str, Any]) -> int | None:
+    """Passes over the data of the model's training (a resumed run counts the earlier run's)."""
+    epochs = (row.get("training") or {}).get("epochs_run")
+    return None if epochs is None else int(epochs)
+
+
 def markdown(result: dict[str, Any]) -> str:
     rows = result["rows"]
     lines = [f"# {result['benchmark']}", "",
@@ -384,8 +392,8 @@ def markdown(result: dict[str, Any]) -> str:
              f"haplogen {result['software'].get('haplogen')} at `{result['software'].get('git_commit', '')[:10]}`, "
              f"{result['software'].get('cpu_count')} cores. Time in seconds, peak resident memory in MB "
              "(`os.wait4` of each subprocess).", "",
-             "| SNPs x haplotypes | import s / MB | train s / MB | generate s / MB | evaluate s / MB | AF r | LD r | LD r windowed |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| SNPs x haplotypes | import s / MB | train s / MB | passes | generate s / MB | evaluate s / MB | AF r | LD r | LD r windowed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         sim = r.get("simulated", {})
         shape = f"{sim.get('sites', '?'):,} x {sim.get('haplotypes', '?'):,}" if sim.get("sites") else r["size"]
@@ -393,8 +401,13 @@ def markdown(result: dict[str, Any]) -> str:
         for step in STEPS:
             s, m = _cost(r, step, "seconds"), _cost(r, step, "peak_rss_mb")
             cells.append("–" if s is None else f"{s:,.0f} / {m:,.0f}")
+            if step == "train":
+                cells.append(str(passes(r) or "–"))
         cells += [_cell(_value(r, key), ".4f") for key in ("af_r", "ld_r", "ld_r_windowed")]
         lines.append("| " + " | ".join(cells) + " |")
+    if result.get("merged_from"):
+        lines += ["", "Merged from the runs " + ", ".join(f"`{p}`" for p in result["merged_from"]) + "; each row's "
+                  "command and commit are in the JSON (`run`)."]
     check = result.get("n_check")
     if check and check["steps"].get("generate_large_n"):
         small, big = check["steps"]["generate"], check["steps"]["generate_large_n"]
@@ -418,9 +431,39 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge(paths: Sequence[str], out: Path, name: str) -> dict[str, Any]:
+    """One table from the JSON of several runs (sizes run apart, e.g. on two cores at once): their
+    rows by growing cells, the n check of the run that has one, growth and goals computed again;
+    each row keeps the command and software of its run."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    rows = []
+    for run, path in zip(runs, paths):
+        for row in run["rows"]:
+            rows.append({**row, "run": {"file": _rel(Path(path)), "command": run["command"], "started": run["started"],
+                                        "software": run["software"], "settings": run["settings"],
+                                        "epochs": run["epochs"], "train_budget": run["train_budget"]}})
+    rows.sort(key=lambda r: (r.get("simulated", {}).get("sites", 0) * r.get("simulated", {}).get("haplotypes", 0)))
+    check_run = next((run for run in runs if run.get("n_check")), None)
+    first = runs[0]
+    result = {**first, "name": name, "merged_from": [_rel(Path(p)) for p in paths], "rows": rows,
+              "command": [Path(sys.executable).name, _rel(Path(__file__)), "--merge", *map(str, paths)],
+              "n_check": check_run["n_check"] if check_run else None,
+              "n_check_budget": check_run["n_check_budget"] if check_run else None}
+    result["growth"] = growth(rows)
+    result["goals"] = goals(rows, result["n_check"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(_clean(result), indent=1) + "\n")
+    (out / f"{name}.md").write_text(markdown(result))
+    say(f"wrote {_rel(out / f'{name}.json')} and {_rel(out / f'{name}.md')} from {len(paths)} runs")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
+    if args.merge:
+        merge(args.merge, out, "scaling")
+        return 0
     name = "scaling_quick" if args.quick else "scaling"
     work = out / "work"
     for size in args.size_list:  # a fresh start for each size run (the simulated VCFs are kept)
