@@ -320,7 +320,7 @@ def compute(ctx: EvaluationContext) -> Measurement:
             "(pass models={set name: model} to evaluate, or --model to haplogen evaluate)."
         )
     return Measurement(
-        values=values, result=result, notes=notes,
+        values=values, result=result, notes=notes, reference=dict(baseline_values),
         parameters={"likelihood": {"pseudocount": b["pseudocount"], "likelihood": "marginal",
                                    "mia_repeats": ctx.aats_repeats,
                                    "training_haplotypes_scored": real.n_haplotypes if train_rows is None
