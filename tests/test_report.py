@@ -299,3 +299,29 @@ def test_pca_colours_a_labelled_synthetic_set_like_the_real_populations():
     assert sizes == {"real": 60, "cond YRI": 10, "cond CEU": 15, "cond, other labels": 5}
     assert [c.get_label() for c in plain_ax.collections][-1] == "plain"
     assert len(plain_ax.collections) == 4  # three real populations, then the set in its colour
+
+
+def test_a_value_as_good_as_the_reference_is_graded_good(sim_pair):
+    """Beside a reference column, a graded statistic to maximise (or minimise) that reaches the
+    real holdout's value is graded good whatever its absolute grade; a target keeps its own."""
+    from haplogen.report.html import _reaches_reference, _summary_table
+
+    real, other = sim_pair
+    ev = evaluate(real, {"other": other}, aats_repeats=1, seed=1, statistics=["ld", "aats"])
+    aats = ev.metrics["other"]["aats"]
+    spec = ev.specs["ld_r"]
+    assert spec.grade(0.5) == "poor"
+    assert _reaches_reference(0.5, 0.4, spec) and not _reaches_reference(0.5, 0.6, spec)
+    assert not _reaches_reference(0.5, float("nan"), spec) and not _reaches_reference(0.5, None, spec)
+    assert not _reaches_reference(0.7, 0.7 + 0.3, ev.specs["aats"])  # a target is not a direction
+
+    def cell(page: str, label: str) -> str:
+        row = re.search(rf"<tr><td[^>]*>{re.escape(label)}</td><td>[^<]*</td><td class=\"([^\"]*)\"", page)
+        return row.group(1)
+
+    ev.metrics["other"]["ld_r"] = 0.5  # poor against the ideal 1 ...
+    ev.reference, ev.reference_name = {"ld_r": 0.45, "aats": aats}, "holdout"
+    assert cell(_summary_table(ev), "LD r") == "num good"  # ... but better than the real holdout
+    ev.reference["ld_r"] = 0.55
+    assert cell(_summary_table(ev), "LD r") == "num poor"
+    assert "graded value at least as good as it is graded good" in _summary_table(ev)
