@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -344,8 +345,6 @@ def _reference(ctx: EvaluationContext, registered: list[Statistic], results: dic
     holdout as the only synthetic set, with the same seed and options; its notes are dropped
     (they repeat the sets' own).
     """
-    import dataclasses
-
     holdout = ctx.holdout
     assert holdout is not None
     ref_ctx = dataclasses.replace(ctx, synthetic={REFERENCE_NAME: holdout}, holdout=None, models={})

@@ -66,9 +66,9 @@ from typing import Annotated, Any, Iterator
 import numpy as np
 import torch
 
+from ..errors import InputError
 from . import distributed as dist
 from .base import GenerativeModel, ValidationEarlyStopping
-from ..errors import InputError
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
 
 __all__ = ["HaplotypeHMMConfig", "HaplotypeHMM"]
@@ -525,7 +525,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             mine = first_window if codes is None else first_window[codes == p]
             first[p] = torch.bincount(mine, minlength=K).double() + 1.0
         self.start = (first / first.sum(1, keepdim=True)).float()
-        sticky = (torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device))
+        sticky = torch.full((K, K), 1.0 / K, device=self.device) + 4.0 * torch.eye(K, device=self.device)
         sticky = sticky * self._allowed.float()
         self.jump_matrix = (sticky / sticky.sum(1, keepdim=True)).expand(P, self.n_blocks, K, K).clone()
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=self.device)
@@ -539,23 +539,18 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         if c.n_groups == 1:
             return self._kmeans_windows(x, seed, c.n_states, c.init_window)
         n, L = x.shape
+        k = c.n_states // c.n_groups  # group g holds clusters g k .. (g + 1) k - 1 (group_of_state)
         group_of_row = self._kmeans_windows(x, seed, c.n_groups, 0)[0][2]
-        states = self.group_of_state()
-        out: list[tuple[int, int, torch.Tensor]] | None = None
+        window = L if c.init_window == 0 else c.init_window
+        out = [(w0, min(L, w0 + window), torch.zeros(n, dtype=torch.int64, device=self.device))
+               for w0 in range(0, L, window)]
         for g in range(c.n_groups):
             rows = torch.nonzero(group_of_row == g).flatten()
-            first = int(torch.nonzero(states == g)[0])
-            if out is None:
-                window = L if c.init_window == 0 else c.init_window
-                out = [(w0, min(L, w0 + window), torch.full((n,), first, dtype=torch.int64, device=self.device))
-                       for w0 in range(0, L, window)]
             if rows.numel() == 0:
                 continue
-            size = int((states == g).sum())
-            for (_, _, assign), (_, _, mine) in zip(out, self._kmeans_windows(x[rows], seed + 7919 * (g + 1), size,
-                                                                                 c.init_window)):
-                assign[rows] = mine + first
-        assert out is not None
+            mine = self._kmeans_windows(x[rows], seed + 7919 * (g + 1), k, c.init_window)
+            for (_, _, assign), (_, _, cluster) in zip(out, mine):
+                assign[rows] = cluster + g * k
         return out
 
     def _kmeans_windows(self, x: torch.Tensor, seed: int, n_clusters: int,
