@@ -107,8 +107,10 @@ register_statistic(
         FigureSpec(
             "pca", "Principal components", draw,
             "Haplotypes on the first two principal components of the real set; synthetic haplotypes are projected "
-            "on the same axes and should cover the same clusters in the same proportions. W1 is the Wasserstein "
-            "distance between real and synthetic coordinates (0 is perfect).",
+            "on the same axes and should cover the same clusters in the same proportions. A synthetic set with "
+            "population labels is coloured like the real populations, over the real set in grey: each population "
+            "should land on its own cluster. W1 is the Wasserstein distance between real and synthetic coordinates "
+            "(0 is perfect).",
         ),
     ],
 )
