@@ -350,8 +350,9 @@ def budget_for(budgets: dict[str, str | None], family: str) -> str | None:
 
 
 def train_family(runner: Runner, track: str, work: Path, train_vcf: Path, family: str, info: dict[str, Any],
-                 *, labels: Path, budget: str | None, seed: int) -> Row:
-    """``haplogen train`` of one family on ``train_vcf`` (a conditional one with ``--labels``)."""
+                 *, labels: Path, budget: str | None, seed: int, settings: Sequence[str] = ()) -> Row:
+    """``haplogen train`` of one family on ``train_vcf`` (a conditional one with ``--labels``), with
+    ``--set KEY=VALUE`` for each of ``settings``."""
     row = Row(name=family, kind="model", family=family)
     model_dir = work / "models" / family
     args: list[Any] = ["train", train_vcf, "--model", family, "-o", model_dir, "--seed", seed, "--overwrite",
@@ -360,6 +361,8 @@ def train_family(runner: Runner, track: str, work: Path, train_vcf: Path, family
         args += ["--labels", labels]
     if budget:
         args += ["--time-budget", budget]
+    for setting in settings:
+        args += ["--set", setting]
     step = runner.haplogen(f"{track}/train {family}", *args)
     row.train = {"step": step.name, "seconds": step.seconds, "peak_rss_mb": step.peak_rss_mb, "time_budget": budget,
                  "model_dir": _rel(model_dir), "ok": step.ok}
@@ -735,7 +738,8 @@ def track_b(runner: Runner, args: argparse.Namespace, sizes: Sizes, fams: dict[s
             rows.append(row)
             continue
         row = train_family(runner, "b", work, train_vcf, family, fams[family], labels=labels,
-                           budget=budget_for(args.budget_b, family), seed=args.seed)
+                           budget=budget_for(args.budget_b, family), seed=args.seed,
+                           settings=args.set_b.get(family, ()))
         rows.append(generate_set(runner, "b", work, row, n=sizes.n_generate, seed=args.seed))
     floor = Row(name="real_holdout", kind="real holdout", privacy_meaningful=False)
     floor.file = _rel(holdout_copy(holdout, work / "sets"))
@@ -1080,6 +1084,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="a family's --time-budget on tracks A and L (repeatable; empty: none)")
     parser.add_argument("--budget-b", action="append", default=[], metavar="FAMILY=DURATION",
                         help="a family's --time-budget on track B (default: rbm=30m, mixar=60m, gan=30m)")
+    parser.add_argument("--set-b", action="append", default=[], metavar="FAMILY:KEY=VALUE",
+                        help="a family's setting on track B, e.g. hmm:n_states=96 (repeatable; default: none)")
     parser.add_argument("--b-sites", type=int, default=None, help="SNPs of the track B region (default: 10,000)")
     parser.add_argument("--b-length", type=float, default=None, help="length of the track B region in bp (default: 4e6)")
     parser.add_argument("--n", type=int, default=None, help="artificial haplotypes per family (default: 5,000)")
@@ -1103,6 +1109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         budget_a["gan"] = args.time_budget_gan
     args.budget_a = _budgets(args.budget_a, budget_a)
     args.budget_b = _budgets(args.budget_b, sizes.budget_b)
+    settings_b: dict[str, list[str]] = {}
+    for item in args.set_b:
+        family, sep, setting = item.partition(":")
+        if not sep or "=" not in setting:
+            parser.error(f"--set-b takes FAMILY:KEY=VALUE, e.g. hmm:n_states=96; found {item!r}")
+        settings_b.setdefault(family, []).append(setting)
+    args.set_b = settings_b
     fams, args.gan_weights_b = families(sizes.b_sites)
     names = list(fams)
     args.families_a = [f.strip() for f in args.families.split(",")] if args.families else names
@@ -1143,6 +1156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "split": args.seed, "simulate": args.seed},
         "sizes": sizes.__dict__,
         "budgets": {"a": args.budget_a, "b": args.budget_b},
+        "settings_b": args.set_b,
         "threads": args.threads,
         "software": software(),
         "capabilities": caps,
