@@ -299,6 +299,11 @@ def families(b_sites: int) -> tuple[dict[str, dict[str, Any]], int]:
     return answer["families"], int(answer["gan_weights"])
 
 
+def software_line(soft: dict[str, Any]) -> str:
+    """``haplogen VERSION at `COMMIT`, N cores``: the software a benchmark table was made with."""
+    return f"haplogen {soft.get('haplogen')} at `{soft.get('git_commit', '')[:10]}`, {soft.get('cpu_count')} cores"
+
+
 def software() -> dict[str, Any]:
     """Versions (read from the installed distributions, without importing them) and the git state."""
     from importlib import metadata

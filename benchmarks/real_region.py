@@ -42,7 +42,7 @@ from typing import Any, Sequence
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import Runner, _clean, _rel, say, sha256, software  # noqa: E402
+from bench_models import Runner, _clean, _rel, say, sha256, software, software_line  # noqa: E402
 
 OUT = HERE / "results" / "real_region"
 #: GPC's hidden Chow-Liu tree on its 80/20 split of the chr15 region (Anand et al., ICLR 2026;
@@ -149,10 +149,8 @@ def _cell(value: Any, spec: str) -> str:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    soft = result["software"]
     lines = [f"# {result['benchmark']}", "",
-             f"haplogen {soft.get('haplogen')} at `{soft.get('git_commit', '')[:10]}`, {soft.get('cpu_count')} cores, "
-             f"started {result['started']}; input `{Path(result['input']['path']).name}` (sha256 "
+             f"{software_line(result['software'])}, started {result['started']}; input `{Path(result['input']['path']).name}` (sha256 "
              f"{result['input']['sha256'][:12]}…), split "
              + (f"`{Path(result['split_file']['path']).name}`" if result.get("split_file") else f"80/20 from seed {result['seed']}")
              + f"; `{result['model']}` with {', '.join(result['settings']) or 'its defaults'}.", "",

@@ -59,7 +59,7 @@ from typing import Any, Sequence
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import ROOT, Runner, _clean, _rel, say, sha256, software  # noqa: E402
+from bench_models import ROOT, Runner, _clean, _rel, say, sha256, software, software_line  # noqa: E402
 
 OUT = HERE / "results" / "scaling"
 #: the issue's sizes: (SNPs, haplotypes)
@@ -397,8 +397,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows = result["rows"]
     lines = [f"# {result['benchmark']}", "",
              f"Model `{result['model']}`, {result['threads']} threads, seeds {result['seeds']}; "
-             f"haplogen {result['software'].get('haplogen')} at `{result['software'].get('git_commit', '')[:10]}`, "
-             f"{result['software'].get('cpu_count')} cores. Time in seconds, peak resident memory in MB "
+             f"{software_line(result['software'])}. Time in seconds, peak resident memory in MB "
              "(`os.wait4` of each subprocess).", "",
              "| SNPs x haplotypes | import s / MB | train s / MB | passes | generate s / MB | evaluate s / MB | AF r | LD r | LD r windowed |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
