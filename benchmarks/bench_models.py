@@ -991,7 +991,7 @@ def markdown(result: dict[str, Any]) -> str:
            f"haplogen {sw['haplogen']}, commit {sw['git_commit'][:10]}{' + local changes' if sw['git_dirty_files'] else ''}, "
            f"{sw['platform']}, {sw['cpu_count']} CPU cores, {result['started']}; seed {result['seed']}; "
            f"{result['wall_s'] / 60:.1f} minutes in all. `{' '.join(result['command'])}` "
-           f"(`benchmarks/results/{result['name']}.json`).", ""]
+           f"(`{result.get('json', 'benchmarks/results/' + result['name'] + '.json')}`).", ""]
     tracks = result["tracks"]
     if "a" in tracks:
         t = tracks["a"]
@@ -1153,6 +1153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "haplogen model benchmark (make bench): tracks A, L, B of BENCHMARK.md; issue 7 point 4, issue 9",
         "name": name,
+        "json": _rel(out / f"{name}.json"),
         "quick": args.quick,
         "command": [Path(sys.executable).name, _rel(Path(__file__))] + list(sys.argv[1:] if argv is None else argv),
         "started": started.isoformat(timespec="seconds"),
