@@ -1577,6 +1577,36 @@ def train_from_file(
 
 
 # ---------------------------------------------------------------------------- generate
+#: share of the machine's memory that the artificial set may take when generate --audit holds it whole
+AUDIT_MEMORY_SHARE = 0.25
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_audit_fits(n: int, n_sites: int) -> None:
+    """Refuse ``generate --audit`` before sampling when the set it holds whole would not fit.
+
+    The audit reads the artificial set back as one ``n x n_sites`` byte matrix (beside the
+    training and holdout sets); above :data:`AUDIT_MEMORY_SHARE` of the machine's memory the run
+    would end killed for memory after sampling everything, so it stops here with what to do.
+    """
+    memory = physical_memory_bytes()
+    need = int(n) * int(n_sites)
+    if memory is None or need <= AUDIT_MEMORY_SHARE * memory:
+        return
+    raise InputError(
+        f"generate --audit holds the {n:,} x {n_sites:,} artificial set in memory ({need / 1e9:.1f} GB), more than "
+        f"{AUDIT_MEMORY_SHARE:.0%} of this machine's {memory / 1e9:.1f} GB; audit a smaller draw (-n), or generate "
+        "without --audit and audit the written set with haplogen evaluate --holdout (--blockwise on: block by block)"
+    )
+
+
 def audit_release(
     artificial: Haplotypes,
     *,
@@ -1772,6 +1802,8 @@ def generate_to_file(
     model, sites, model_provenance = loaded
     batch_size = _check_batch_size(batch_size, sites.n_sites)
     assign_populations(model, n, populations, seed=0)  # refuse a bad request before the audit reads its sets
+    if audit:
+        _check_audit_fits(n, sites.n_sites)
     audit_warnings: list[str] = []
     if audit:
         real_h = _read(real, what="training set", legend=legend, options=options, say=say, warn=warn)

@@ -193,6 +193,30 @@ def test_generate_audit_refuses_a_failing_release(pipeline, tmp_path, capsys, mo
     assert code == 0 and (tmp_path / "forced.vcf.gz").exists()
 
 
+def test_generate_audit_refuses_a_set_too_large_to_hold_before_sampling(pipeline, tmp_path, capsys, monkeypatch):
+    """--audit holds the artificial set whole: beyond a quarter of the machine's memory it stops
+    before sampling, with a one-line error saying what to do, and writes nothing."""
+    import haplogen.api as api
+
+    d = pipeline
+    real, holdout = d / "split" / "train.vcf.gz", d / "split" / "holdout.vcf.gz"
+    n_sites = len(api.load_trained(d / "model")[1].position)
+    base = ["generate", d / "model", "--seed", 1, "--audit", "--real", real, "--holdout", holdout]
+    # a machine of 400 x n_sites bytes: 100 haplotypes fit in a quarter of it, 101 do not
+    monkeypatch.setattr(api, "physical_memory_bytes", lambda: 400 * n_sites)
+    code, _, err = run(capsys, *base, "-n", 101, "-o", tmp_path / "big.vcf.gz")
+    assert code == 2
+    assert f"holds the 101 x {n_sites:,} artificial set in memory" in err and "haplogen evaluate --holdout" in err
+    assert "sampled" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run(capsys, *base, "-n", 100, "-o", tmp_path / "ok.vcf.gz")
+    assert code == 0, err
+    assert "privacy audit:" in err and (tmp_path / "ok.vcf.gz").exists()
+    # where the system does not say how much memory it has, the audit goes ahead
+    monkeypatch.setattr(api, "physical_memory_bytes", lambda: None)
+    assert run(capsys, *base, "-n", 101, "-o", tmp_path / "unknown.vcf.gz")[0] == 0
+
+
 def test_evaluate_writes_report_and_metrics(pipeline, tmp_path, capsys):
     d = pipeline
     assert run(capsys, "generate", d / "model", "-n", 60, "-o", tmp_path / "ag.vcf.gz", "--seed", 4)[0] == 0
