@@ -42,7 +42,7 @@ from typing import Any, Sequence
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import Runner, _clean, _rel, say, sha256, software, software_line  # noqa: E402
+from bench_models import Runner, _cell, _clean, _rel, say, sha256, software, software_line  # noqa: E402
 
 OUT = HERE / "results" / "real_region"
 #: GPC's hidden Chow-Liu tree on its 80/20 split of the chr15 region (Anand et al., ICLR 2026;
@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     provenance = json.loads((model / "provenance.json").read_text())
     result["training"] = provenance.get("training")
-    n = int(provenance.get("training_data", {}).get("n_haplotypes") or 0) or None
-    if not step("generate", "generate", model, "-n", n or 5000, "-o", ag, "--seed", args.seed + 2,
+    n = int((provenance.get("training_data") or {}).get("n_haplotypes") or 5000)  # as many as the training set
+    if not step("generate", "generate", model, "-n", n, "-o", ag, "--seed", args.seed + 2,
                 "--threads", args.threads, "--overwrite"):
         return result
     utility = [] if args.no_imputation else ["--utility", "imputation"]
@@ -134,18 +134,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["sets"] = metrics.get("sets")
     result["metrics"] = {key: stat["values"][name] for key, stat in metrics.get("statistics", {}).items()
                          if name in stat.get("values", {})}
-    # the real panel's imputation r² is the value of the real training set's own column
+    # the reference column: the holdout scored like a set (the real training panel for imputation)
     result["reference"] = (metrics.get("reference") or {}).get("values") or {}
     result["privacy"] = {k: v.get("status") for k, v in (metrics.get("privacy") or {}).items()}
     result["notes"] = metrics.get("notes")
     result["report"] = _rel(ev / "report.html")
     return result
-
-
-def _cell(value: Any, spec: str) -> str:
-    if not isinstance(value, (int, float)) or value != value:
-        return "–"
-    return format(value, spec)
 
 
 def markdown(result: dict[str, Any]) -> str:

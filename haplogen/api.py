@@ -1802,10 +1802,9 @@ def generate_to_file(
     model, sites, model_provenance = loaded
     batch_size = _check_batch_size(batch_size, sites.n_sites)
     assign_populations(model, n, populations, seed=0)  # refuse a bad request before the audit reads its sets
-    if audit:
-        _check_audit_fits(n, sites.n_sites)
     audit_warnings: list[str] = []
     if audit:
+        _check_audit_fits(n, sites.n_sites)
         real_h = _read(real, what="training set", legend=legend, options=options, say=say, warn=warn)
         holdout_h = _read(holdout, what="holdout set", legend=legend, options=options, say=say, warn=warn)
         audit_warnings = check_training_data(
