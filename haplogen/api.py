@@ -476,7 +476,10 @@ def _train(
             seed = stored_seed
         elif seed != stored_seed:
             raise InputError(f"--resume: {checkpoint} was trained with seed {stored_seed}, not {seed}; drop --seed or pass --seed {stored_seed}")
-        stored_config = {k: v for k, v in payload["config"].items() if k != "epochs"}
+        from .models.registry import get_family
+
+        legacy = get_family(model).legacy_settings  # settings the checkpoint's haplogen did not write
+        stored_config = {k: v for k, v in {**legacy, **payload["config"]}.items() if k != "epochs"}
         resume_epoch = int(payload.get("training", {}).get("epoch", payload.get("epochs_trained", 0)))
     seed = resolve_seed(seed)
     if size > 1:

@@ -5,6 +5,7 @@ on population (the generic contract is in test_model_contract)."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -15,12 +16,12 @@ import haplogen.models.hmm as hmm_module
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
 
-def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1) -> HaplotypeHMM:
+def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1, order=0) -> HaplotypeHMM:
     """A model with random (valid) parameters, no training; with G ancestry groups its jump
-    matrices are zero between groups."""
+    matrices are zero between groups; with order 1 its emissions depend on the previous allele."""
     g = torch.Generator().manual_seed(seed)
     m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
-                                        n_groups=G), n_sites)
+                                        n_groups=G, emission_order=order), n_sites)
     m.fitted = True
     m.start = torch.softmax(torch.randn(P, K, generator=g), 1)
     m.jump = 0.1 + 0.8 * torch.rand(n_sites - 1, generator=g)
@@ -28,7 +29,7 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     group = m.group_of_state()
     q = q * (group.view(-1, 1) == group.view(1, -1))
     m.jump_matrix = q / q.sum(-1, keepdim=True)
-    m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, generator=g)
+    m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, *([2] if order else []), generator=g)
     return m
 
 
@@ -49,7 +50,9 @@ def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
         for l in range(L):
             if l:
                 prob *= _transition(m, p, l - 1)[path[l - 1], path[l]]
-            prob *= th[l, path[l]] if h[l] else 1 - th[l, path[l]]
+            # P(ALT) of the cluster, and with order-1 emissions of the allele before (0 at the first site)
+            alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], h[l - 1] if l else 0]
+            prob *= alt if h[l] else 1 - alt
         yield path, prob
 
 
@@ -57,10 +60,11 @@ def _all_haplotypes(n_sites):
     return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G", [(0, 3, 1), (2**29, 3, 1), (0, 4, 2), (2**29, 6, 3)])
-def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G):
+@pytest.mark.parametrize("keep_bytes,K,G,order", [(0, 3, 1, 0), (2**29, 3, 1, 0), (0, 4, 2, 0), (2**29, 6, 3, 0),
+                                                  (0, 3, 1, 1), (2**29, 4, 2, 1)])
+def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(K=K, G=G)
+    m = _random_model(K=K, G=G, order=order)
     hs = _all_haplotypes(m.n_sites)
     fast = m._estep(torch.from_numpy(hs).float(), 0, None).numpy()
     slow = np.array([math.log(sum(pr for _, pr in _paths(m, h, 0))) for h in hs])
@@ -69,20 +73,23 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
     assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G", [(0, 2, 1), (2**29, 2, 1), (0, 4, 2), (2**29, 4, 2)])
-def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G):
+@pytest.mark.parametrize("keep_bytes,K,G,order", [(0, 2, 1, 0), (2**29, 2, 1, 0), (0, 4, 2, 0), (2**29, 4, 2, 0),
+                                                  (0, 2, 1, 1), (2**29, 4, 2, 1)])
+def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order):
     """The E-step's statistics against posteriors over every hidden path, with the segment
     checkpoints both recomputed (keep_bytes 0) and kept, with one ancestry group and with two
-    (each group's recursion on its own, weighted by the group's posterior)."""
+    (each group's recursion on its own, weighted by the group's posterior), with emissions of
+    the cluster alone and of the cluster and the previous allele (statistics split by it)."""
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(n_sites=5, K=K, G=G)
+    m = _random_model(n_sites=5, K=K, G=G, order=order)
     L = m.n_sites
     rng = np.random.default_rng(1)
     hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
-    counts = _Counts(1, L, K, m.n_blocks, torch.device("cpu"))
+    contexts = order + 1
+    counts = _Counts(1, L, K, m.n_blocks, torch.device("cpu"), contexts)
     m._estep(torch.from_numpy(hs).float(), 0, counts)
-    occupancy = np.zeros((L, K))
-    alt = np.zeros((L, K))
+    occupancy = np.zeros((L, K, contexts))
+    alt = np.zeros((L, K, contexts))
     first = np.zeros(K)
     jump_rows = np.zeros((m.n_blocks, K, K))
     jumps = np.zeros(L - 1)
@@ -93,8 +100,9 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
             w = pr / total
             first[path[0]] += w
             for l in range(L):
-                occupancy[l, path[l]] += w
-                alt[l, path[l]] += w * h[l]
+                before = h[l - 1] if l and order else 0
+                occupancy[l, path[l], before] += w
+                alt[l, path[l], before] += w * h[l]
                 if l:
                     i, j = path[l - 1], path[l]
                     r = float(m.jump[l - 1])
@@ -111,8 +119,9 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
     np.testing.assert_allclose(counts.jumps.numpy(), jumps, atol=1e-5)
 
 
-def test_sampler_draws_haplotypes_with_the_model_probabilities():
-    m = _random_model(n_sites=4, K=3, P=2)
+@pytest.mark.parametrize("order", [0, 1])
+def test_sampler_draws_haplotypes_with_the_model_probabilities(order):
+    m = _random_model(n_sites=4, K=3, P=2, order=order)
     m.populations, m.population_counts = ("A", "B"), (30, 10)
     hs = _all_haplotypes(4)
     codes = {tuple(h): i for i, h in enumerate(hs)}
@@ -232,5 +241,29 @@ def test_each_group_is_normalised_on_its_own_over_a_long_haplotype():
     got = m._estep(torch.from_numpy(h), 0, counts)
     assert float(got[0]) == pytest.approx(expected, abs=1e-3)
     posterior_1 = math.exp(ll[1] - expected)
-    np.testing.assert_allclose(counts.occupancy.numpy(), np.tile([1 - posterior_1, posterior_1], (L, 1)), atol=1e-5)
+    np.testing.assert_allclose(counts.occupancy[..., 0].numpy(), np.tile([1 - posterior_1, posterior_1], (L, 1)),
+                               atol=1e-5)
     assert torch.isfinite(counts.jump_rows).all() and counts.jump_rows[0, :, 0, 1].abs().max() == 0
+
+
+def test_a_model_file_written_before_emission_order_loads_as_the_model_it_was(tmp_path):
+    """A model file of an older haplogen has no emission_order in its configuration: it was made
+    with emissions of the cluster alone and loads so (not with today's default), giving the same
+    samples and likelihoods."""
+    from haplogen.models import load_model
+
+    truth, x = _chain_data(200, 12, seed=4)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, block_sites=4, epochs=2, emission_order=0), 12)
+    model.fit(x, seed=1)
+    path = tmp_path / "old.pt"
+    model.save(path)
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["config"])
+    del config["emission_order"], config["context_prior"]  # as an older haplogen wrote it
+    payload["config"] = json.dumps(config)
+    torch.save(payload, path)
+    assert HaplotypeHMMConfig().emission_order == 1  # today's default differs
+    loaded, _ = load_model(path)
+    assert loaded.config.emission_order == 0 and loaded.emission.shape == (12, 4)
+    np.testing.assert_array_equal(loaded.sample(50, seed=3), model.sample(50, seed=3))
+    np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)

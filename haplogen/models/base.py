@@ -196,6 +196,10 @@ class GenerativeModel(abc.ABC):
     #: True when the family trains on rows read on demand (:class:`StreamedRows`): given data
     #: streamed from a store, it never holds the whole matrix
     streaming: ClassVar[bool] = False
+    #: settings added to the family after model files were written without them, with the value
+    #: such a file was made with (which may differ from today's default): :meth:`load` fills
+    #: them in, so that an older model file loads as the model it was
+    legacy_settings: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
@@ -716,7 +720,7 @@ class GenerativeModel(abc.ABC):
         ignored = set(getattr(self.Config, "RUN_SETTINGS", ("epochs", "device")))
         # compared as JSON, as stored (tuples read back as lists)
         mine = {k: v for k, v in json.loads(json.dumps(self._config_dict())).items() if k not in ignored}
-        theirs = {k: v for k, v in payload["config"].items() if k not in ignored}
+        theirs = {k: v for k, v in {**self.legacy_settings, **payload["config"]}.items() if k not in ignored}
         if mine != theirs:
             diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
             shown = ", ".join(f"{k}={theirs.get(k)!r} (now {mine.get(k)!r})" for k in diff)
@@ -940,7 +944,7 @@ class GenerativeModel(abc.ABC):
         if isinstance(n_sites, bool) or not isinstance(n_sites, int) or n_sites < 1:
             raise ModelError(f"{path} is not a haplogen model checkpoint: n_sites is {n_sites!r}")
         try:
-            config = cls.Config(**{**payload["config"], "device": device})
+            config = cls.Config(**{**cls.legacy_settings, **payload["config"], "device": device})
         except (TypeError, InputError) as error:
             raise ModelError(
                 f"{path} is not a haplogen model checkpoint: bad {cls.name} configuration ({error})"

@@ -9,7 +9,13 @@ Li-Stephens copying model describe a haplotype as a mosaic of ancestral segments
    ``1 - r_l`` (no recombination in the interval) or *jumps* with probability ``r_l`` to a
    cluster drawn from row ``z_l`` of a jump matrix ``Q_{p,b}`` (``K × K``, shared by the
    ``block_sites`` intervals of block ``b``);
-3. each site's allele is a Bernoulli of its cluster's frequency: ``x_l ~ Bernoulli(θ_{l,z_l})``.
+3. each site's allele is a Bernoulli of its cluster's frequency: ``x_l ~ Bernoulli(θ_{l,z_l})``;
+   with ``emission_order`` 1, of its cluster's frequency after the allele the haplotype carries
+   at the site before: ``x_l ~ Bernoulli(θ_{l,z_l,x_{l-1}})``. A cluster then is not one
+   ancestral haplotype blurred by independent noise but a Markov chain along its sites, so the
+   sub-lineages within a cluster keep their neighbouring alleles together (an autoregressive
+   HMM). The alleles are observed, so the forward recursion, its cost and its exactness are
+   unchanged; only the emission table doubles.
 
 So ``P(z_{l+1} = j | z_l = i) = (1 - r_l) δ_ij + r_l Q_{p,b(l)}(i, j)``. Staying in a cluster
 copies a haplotype segment: long-range LD along a contiguous region, as long as the segments
@@ -82,10 +88,11 @@ class HaplotypeHMMConfig(ModelConfig):
 
     # EM iterations, an upper bound: early stopping ends most runs sooner
     epochs: NonNegativeInt = 100
-    # hidden haplotype clusters K (a step costs K², or K² / G with n_groups = G). 32 serves small data
-    # and scattered SNPs; on a contiguous region of thousands of haplotypes, 96 in 3 groups is far
-    # better (real chr15 region: -254.8 nats per held-out haplotype against GPC's -265.06; README)
-    n_states: PositiveInt = 32
+    # hidden haplotype clusters K (a step costs K², or K² / G with n_groups = G). With emissions of
+    # order 1, 16 serves small data and scattered SNPs (805-SNP panel, GPC's split: -389.06 nats per
+    # held-out haplotype, 32: -390.19, 8: -388.46 but near copies on the demo's data); on a contiguous
+    # region of thousands of haplotypes, 96 in 3 groups is far better (README)
+    n_states: PositiveInt = 16
     # site intervals that share one jump matrix Q (K² numbers per block and population)
     block_sites: PositiveInt = 32
     # Dirichlet pseudo-count of each row of a jump matrix, spread evenly over the K clusters
@@ -119,6 +126,14 @@ class HaplotypeHMMConfig(ModelConfig):
     # never jumps from one group to another, so the model is a mixture of G HMMs and a
     # haplotype keeps its group (its ancestry) over its whole length; 1: any cluster can follow any
     n_groups: PositiveInt = 1
+    # what a cluster's allele at a site depends on: 0, the cluster alone (a Bernoulli per cluster and
+    # site, as fastPHASE); 1, the cluster and the haplotype's allele at the previous site (two
+    # Bernoullis per cluster and site), so that the sub-lineages within a cluster keep their
+    # neighbouring alleles together instead of drawing each one anew. Same cost per step
+    emission_order: Annotated[int, Range(ge=0, le=1)] = 1
+    # pseudo-count pulling each of a cluster's two allele frequencies at a site (after allele 0 and
+    # after allele 1 at the previous site) toward the cluster's frequency there (emission_order 1)
+    context_prior: NonNegativeFloat = 1.0
 
     def validate(self) -> None:
         if self.n_states % self.n_groups:
@@ -163,19 +178,22 @@ class _Counts:
     #: the tensors, in the order of :meth:`tensors`
     FIELDS = ("jump_rows", "jumps", "first", "occupancy", "alt")
 
-    def __init__(self, P: int, L: int, K: int, NB: int, device: torch.device) -> None:
+    def __init__(self, P: int, L: int, K: int, NB: int, device: torch.device, contexts: int = 1) -> None:
         self.jump_rows = torch.zeros(P, NB, K, K, dtype=torch.float64, device=device)  # expected jumps i -> j
         self.jumps = torch.zeros(max(L - 1, 0), dtype=torch.float64, device=device)  # expected jumps per interval
         self.first = torch.zeros(P, K, dtype=torch.float64, device=device)  # posterior of the first cluster
-        self.occupancy = torch.zeros(L, K, dtype=torch.float64, device=device)  # Σ posterior
-        self.alt = torch.zeros(L, K, dtype=torch.float64, device=device)  # Σ posterior × allele
+        # Σ posterior and Σ posterior × allele, by the allele at the previous site (one context
+        # with emission_order 0: both summed in [..., 0])
+        self.occupancy = torch.zeros(L, K, contexts, dtype=torch.float64, device=device)
+        self.alt = torch.zeros(L, K, contexts, dtype=torch.float64, device=device)
         self.loglik = 0.0
         self.n: float = 0
 
-    def shape(self) -> tuple[int, int, int, int]:
-        """(P, L, K, NB), as given to the constructor."""
+    def shape(self) -> tuple[int, int, int, int, torch.device, int]:
+        """(P, L, K, NB, device, contexts), as given to the constructor."""
         P, NB, K, _ = self.jump_rows.shape
-        return P, self.occupancy.shape[0], K, NB
+        L, _, contexts = self.occupancy.shape
+        return P, L, K, NB, self.occupancy.device, contexts
 
     def tensors(self) -> list[torch.Tensor]:
         return [getattr(self, key) for key in self.FIELDS]
@@ -195,7 +213,10 @@ class _Counts:
     def from_state(cls, state: dict[str, Any], device: torch.device) -> "_Counts":
         out = cls.__new__(cls)
         for key in cls.FIELDS:
-            setattr(out, key, state[key].to(device=device, dtype=torch.float64))
+            value = state[key].to(device=device, dtype=torch.float64)
+            if key in ("occupancy", "alt") and value.dim() == 2:  # a checkpoint of an older haplogen
+                value = value.unsqueeze(-1)
+            setattr(out, key, value)
         out.loglik, out.n = float(state["loglik"]), float(state["n"])
         return out
 
@@ -218,6 +239,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
     data_dtype = torch.uint8
     # under torchrun the E-step's batches are shared out and the statistics summed
     distributed = True
+    # model files written before emission_order existed were made with emissions of the cluster alone
+    legacy_settings = {"emission_order": 0}
     # given rows streamed from a store, it reads the rows of each E-step batch as it needs them
     streaming = True
 
@@ -231,7 +254,10 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         self.start = torch.full((P, K), 1.0 / K, device=dev)  # (P, K) π_p
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=dev)  # (L-1,) r_l
         self.jump_matrix = torch.full((P, self.n_blocks, K, K), 1.0 / K, device=dev)  # (P, B, K, K) Q_{p,b}
-        self.emission = torch.full((L, K), 0.5, device=dev)  # (L, K) θ_{l,k} = P(ALT | cluster)
+        # θ_{l,k} = P(ALT | cluster), (L, K); with emission_order 1, θ_{l,k,a} = P(ALT | cluster,
+        # allele a at site l - 1), (L, K, 2) (the site before the first counts as allele 0)
+        shape = (L, K) if c.emission_order == 0 else (L, K, 2)
+        self.emission = torch.full(shape, 0.5, device=dev)
         # (K, K) 1 where a jump stays within an ancestry group (all ones with one group)
         group = self.group_of_state()
         self._allowed = (group.unsqueeze(1) == group.unsqueeze(0)).to(torch.float64)
@@ -274,11 +300,38 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         torch.diagonal(out, dim1=1, dim2=3).copy_(blocks.permute(0, 2, 3, 1))
         return out.view(n, G * k, G * k)
 
+    def _previous_alleles(self, x: torch.Tensor, s0: int, S: int, dtype: torch.dtype) -> torch.Tensor:
+        """The allele at the site before each of sites ``s0 .. s0 + S`` of every row of ``x`` (B, L),
+        site-major (S, B): 0 before the first site."""
+        B = x.shape[0]
+        out = torch.zeros(S, B, dtype=dtype, device=x.device)
+        lo = max(s0 - 1, 0)
+        part = x[:, lo:s0 + S - 1].T.to(dtype)
+        out[S - part.shape[0]:] = part
+        return out
+
+    def _emissions(self, x: torch.Tensor, s0: int, e: torch.Tensor) -> None:
+        """The emission probabilities of sites ``s0 .. s0 + S`` of ``x`` (B, L) 0/1 into ``e``
+        (S, G, B, k): each cluster's probability of the row's allele."""
+        S, G, B, k = e.shape
+        xs = x[:, s0:s0 + S].T.contiguous().to(e.dtype).view(S, 1, B, 1)
+        if self.config.emission_order == 0:
+            th = self.emission[s0:s0 + S].view(S, G, 1, k)
+            ref = 1.0 - th
+            torch.addcmul(ref, xs, th - ref, out=e)
+            return
+        em = self.emission[s0:s0 + S]  # (S, K, 2)
+        th0 = em[..., 0].reshape(S, G, 1, k)
+        shift = (em[..., 1] - em[..., 0]).reshape(S, G, 1, k)
+        before = self._previous_alleles(x, s0, S, e.dtype).view(S, 1, B, 1)
+        torch.addcmul(th0, before, shift, out=e)  # P(ALT | cluster, previous allele)
+        e.mul_(2.0 * xs - 1.0).add_(1.0 - xs)  # P(allele): θ for ALT, 1 - θ for REF
+
     def _segment_forward(
         self, x: torch.Tensor, s0: int, prev: torch.Tensor | None, pop: int,
         out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, S) 0/1, each ancestry
+        """Scaled forward recursion over sites ``s0 .. s0 + S`` of ``x`` (B, L) 0/1, each ancestry
         group on its own (G groups of k = K / G clusters; one group: the plain chain).
 
         ``prev`` (G, B, k) is the normalised forward state of site ``s0 - 1`` (None at the first
@@ -292,19 +345,17 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         the start of a haplotype badly may fit its end well, and a state scaled with the others'
         would underflow to zero and never come back.
         """
-        B, S = x.shape
+        B = x.shape[0]
+        S = min(self.config.segment_sites, self.n_sites - s0)
         K, G = self.config.n_states, self.config.n_groups
         k = K // G
-        th = self.emission[s0:s0 + S].view(S, G, 1, k)
         if out is None:
             dtype, dev = self.emission.dtype, self.emission.device
             out = (torch.empty(S, G, B, k, dtype=dtype, device=dev), torch.empty(S, G, B, dtype=dtype, device=dev),
                    torch.empty(S, G, B, k, dtype=dtype, device=dev))
         alpha, scale, e = (t[:S] for t in out)
-        # x.T made contiguous first: a site's (B, k) slice must be contiguous, or every per-site
-        # product is ~3x slower
-        ref = 1.0 - th
-        torch.addcmul(ref, x.T.contiguous().to(th.dtype).view(S, 1, B, 1), th - ref, out=e)  # (S, G, B, k)
+        # site-major: a site's (B, k) slice must be contiguous, or every per-site product is ~3x slower
+        self._emissions(x, s0, e)
         # the transition into site l is that of interval l - 1
         first = max(s0 - 1, 0)
         trans = self._group_blocks(self._transitions(pop, first, s0 + S - 1))  # (n, G, k, k)
@@ -347,7 +398,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         prev: torch.Tensor | None = None
         for s0 in starts:
             checkpoints.append(prev)
-            alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, prev, pop, work)
+            alpha, scale, e = self._segment_forward(x, s0, prev, pop, work)
             loglik_g += torch.log(scale).double().sum(0)
             prev = alpha[-1].clone()  # a copy: a view would keep the whole segment alive
             if keep or s0 == starts[-1]:
@@ -369,7 +420,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             if keep or k == len(starts) - 1:
                 alpha, scale, e = kept.pop()
             else:
-                alpha, scale, e = self._segment_forward(x[:, s0:s0 + seg], s0, checkpoints[k], pop, work)
+                alpha, scale, e = self._segment_forward(x, s0, checkpoints[k], pop, work)
             S = alpha.shape[0]
             first = max(s0 - 1, 0)
             trans = self._group_blocks(self._transitions(pop, first, s0 + S - 1))  # (n, G, k, k)
@@ -407,9 +458,17 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             posterior = alpha.mul_(beta)  # (S, G, B, k): within a group, rows sum to 1
             if weight is not None:
                 posterior.mul_(weight)
-            counts.occupancy[s0:s0 + S] += posterior.sum(2).reshape(S, K)
-            xs = x[:, s0:s0 + S].T.to(posterior.dtype).reshape(S, 1, 1, B)
-            counts.alt[s0:s0 + S] += torch.matmul(xs, posterior).reshape(S, K)
+            xs = x[:, s0:s0 + S].T.to(posterior.dtype).reshape(S, 1, B)
+            if self.config.emission_order == 0:
+                counts.occupancy[s0:s0 + S, :, 0] += posterior.sum(2).reshape(S, K)
+                counts.alt[s0:s0 + S, :, 0] += torch.matmul(xs.unsqueeze(1), posterior).reshape(S, K)
+            else:
+                # the sums split by the previous allele a: weights (1 - a, a, (1 - a) x, a x), one product
+                a = self._previous_alleles(x, s0, S, posterior.dtype).view(S, 1, B)
+                w = torch.cat([1.0 - a, a, (1.0 - a) * xs, a * xs], dim=1).unsqueeze(1)  # (S, 1, 4, B)
+                sums = torch.matmul(w, posterior).transpose(2, 3).reshape(S, G * k_g, 4)  # (S, K, 4)
+                counts.occupancy[s0:s0 + S] += sums[..., :2]
+                counts.alt[s0:s0 + S] += sums[..., 2:]
             if s0 == 0:
                 counts.first[pop] += posterior[0].sum(1).reshape(K)
         counts.loglik += float(loglik.sum())
@@ -448,7 +507,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         """The E-step over ``rows``; under torchrun each process takes its share of the batches
         and the statistics are summed over the processes."""
         c = self.config
-        counts = _Counts(self.start.shape[0], self.n_sites, c.n_states, self.n_blocks, self.device)
+        counts = _Counts(self.start.shape[0], self.n_sites, c.n_states, self.n_blocks, self.device,
+                         c.emission_order + 1)
         for pop, x in self._read_batches(dist.my_share(self._groups(rows, self._labels))):
             self._estep(x, pop, counts)
         totals = torch.tensor([counts.loglik, float(counts.n)], dtype=torch.float64, device=self.device)
@@ -477,7 +537,15 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             self.jump_matrix = pooled.unsqueeze(0).float()
             self.start = first.unsqueeze(0).float()
         a = c.emission_prior
-        theta = (counts.alt + a * f.unsqueeze(1)) / (counts.occupancy + a).clamp_min(1e-300)
+        occupancy, alt = counts.occupancy.clamp_min(0), counts.alt.clamp_min(0)  # (L, K, contexts)
+        theta = (alt.sum(-1) + a * f.unsqueeze(1)) / (occupancy.sum(-1) + a).clamp_min(1e-300)  # (L, K)
+        if c.emission_order == 1:
+            # after each previous allele, drawn toward the cluster's frequency at the site; a
+            # context never seen keeps that frequency
+            b = c.context_prior
+            mass = occupancy + b
+            theta = torch.where(mass > 0, (alt + b * theta.unsqueeze(-1)) / mass.clamp_min(1e-300),
+                                theta.unsqueeze(-1))
         self.emission = theta.clamp(_EPS, 1 - _EPS).float()
 
     # ---------------------------------------------------------------- hooks
@@ -516,7 +584,9 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 s1 = min(w1, s0 + 4096)
                 alt[s0:s1] = (onehot.T @ chosen[:, s0:s1].double()).T
         a = max(c.emission_prior, 1.0)
-        self.emission = ((alt + a * freq.double().unsqueeze(1)) / (occupancy + a)).clamp(_EPS, 1 - _EPS).float()
+        theta = ((alt + a * freq.double().unsqueeze(1)) / (occupancy + a)).clamp(_EPS, 1 - _EPS).float()
+        # with emission_order 1 both previous alleles start at the cluster's frequency (EM splits them)
+        self.emission = theta if c.emission_order == 0 else theta.unsqueeze(-1).repeat(1, 1, 2)
         # start: the clusters' shares at the first site (by population); transitions: a jump in
         # every other interval, back to the same cluster 4 times out of 5 (EM finds the real ones)
         P = self.start.shape[0]
@@ -602,7 +672,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 k = self._updates
                 eta = (k + 1.0) ** -c.stepwise_decay
                 if self._running is None:  # the first update (η = 1) replaces the empty statistics
-                    self._running = _Counts(*counts.shape(), self.device)
+                    self._running = _Counts(*counts.shape())
                 self._running.blend(counts, eta, m / part.numel())
                 self._updates += 1
                 self._maximise(self._running)
@@ -699,6 +769,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             k = pops.numel()
             u = torch.rand(k, 1, generator=generator, device=self.device, dtype=torch.float64)
             z = torch.searchsorted(start_cdf[pops], u, right=True).squeeze(1).clamp_max(K - 1)  # (k,)
+            before = torch.zeros(k, dtype=torch.int64, device=self.device)  # the allele at site l - 1
             for l in range(L):
                 if l > 0:
                     moved = torch.rand(k, generator=generator, device=self.device) < self.jump[l - 1]
@@ -708,5 +779,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                         v = torch.rand(idx.numel(), 1, generator=generator, device=self.device, dtype=torch.float64)
                         z[idx] = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_max(K - 1)
                 ul = torch.rand(k, generator=generator, device=self.device)
-                out[s:s + k, l] = (ul < self.emission[l, z]).to(torch.uint8)
+                theta = self.emission[l, z] if self.config.emission_order == 0 else self.emission[l, z, before]
+                allele = (ul < theta).to(torch.uint8)
+                out[s:s + k, l] = allele
+                before = allele.long()
         return out
