@@ -16,12 +16,17 @@ import haplogen.models.hmm as hmm_module
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
 
-def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1, order=0) -> HaplotypeHMM:
+def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1, order=0,
+                  window=1) -> HaplotypeHMM:
     """A model with random (valid) parameters, no training; with G ancestry groups its jump
-    matrices are zero between groups; with order 1 its emissions depend on the previous allele."""
+    matrices are zero between groups; with order 1 its emissions depend on the allele at a
+    context site (the site before, or with ``window`` > 1 a random one of the ``window`` before)."""
     g = torch.Generator().manual_seed(seed)
     m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
-                                        n_groups=G, emission_order=order), n_sites)
+                                        n_groups=G, emission_order=order, context_window=window), n_sites)
+    if window > 1:
+        back = [1 + int(torch.randint(min(window, l), (1,), generator=g)) for l in range(1, n_sites)]
+        m.context_site = torch.tensor([-1] + [l - b for l, b in zip(range(1, n_sites), back)])
     m.fitted = True
     m.start = torch.softmax(torch.randn(P, K, generator=g), 1)
     m.jump = 0.1 + 0.8 * torch.rand(n_sites - 1, generator=g)
@@ -51,7 +56,8 @@ def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
             if l:
                 prob *= _transition(m, p, l - 1)[path[l - 1], path[l]]
             # P(ALT) of the cluster, and with order-1 emissions of the allele before (0 at the first site)
-            alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], h[l - 1] if l else 0]
+            context = int(m.context_site[l])
+            alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], h[context] if context >= 0 else 0]
             prob *= alt if h[l] else 1 - alt
         yield path, prob
 
@@ -60,11 +66,12 @@ def _all_haplotypes(n_sites):
     return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order", [(0, 3, 1, 0), (2**29, 3, 1, 0), (0, 4, 2, 0), (2**29, 6, 3, 0),
-                                                  (0, 3, 1, 1), (2**29, 4, 2, 1)])
-def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order):
+@pytest.mark.parametrize("keep_bytes,K,G,order,window", [
+    (0, 3, 1, 0, 1), (2**29, 3, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 6, 3, 0, 1),
+    (0, 3, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 3, 1, 1, 3), (2**29, 4, 2, 1, 4)])
+def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order, window):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(K=K, G=G, order=order)
+    m = _random_model(K=K, G=G, order=order, window=window)
     hs = _all_haplotypes(m.n_sites)
     fast = m._estep(torch.from_numpy(hs).float(), 0, None).numpy()
     slow = np.array([math.log(sum(pr for _, pr in _paths(m, h, 0))) for h in hs])
@@ -73,15 +80,16 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
     assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order", [(0, 2, 1, 0), (2**29, 2, 1, 0), (0, 4, 2, 0), (2**29, 4, 2, 0),
-                                                  (0, 2, 1, 1), (2**29, 4, 2, 1)])
-def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order):
+@pytest.mark.parametrize("keep_bytes,K,G,order,window", [
+    (0, 2, 1, 0, 1), (2**29, 2, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 4, 2, 0, 1),
+    (0, 2, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 2, 1, 1, 3), (2**29, 4, 2, 1, 4)])
+def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order, window):
     """The E-step's statistics against posteriors over every hidden path, with the segment
     checkpoints both recomputed (keep_bytes 0) and kept, with one ancestry group and with two
     (each group's recursion on its own, weighted by the group's posterior), with emissions of
     the cluster alone and of the cluster and the previous allele (statistics split by it)."""
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(n_sites=5, K=K, G=G, order=order)
+    m = _random_model(n_sites=5, K=K, G=G, order=order, window=window)
     L = m.n_sites
     rng = np.random.default_rng(1)
     hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
@@ -100,7 +108,8 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
             w = pr / total
             first[path[0]] += w
             for l in range(L):
-                before = h[l - 1] if l and order else 0
+                context = int(m.context_site[l])
+                before = h[context] if order and context >= 0 else 0
                 occupancy[l, path[l], before] += w
                 alt[l, path[l], before] += w * h[l]
                 if l:
@@ -119,9 +128,9 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
     np.testing.assert_allclose(counts.jumps.numpy(), jumps, atol=1e-5)
 
 
-@pytest.mark.parametrize("order", [0, 1])
-def test_sampler_draws_haplotypes_with_the_model_probabilities(order):
-    m = _random_model(n_sites=4, K=3, P=2, order=order)
+@pytest.mark.parametrize("order,window", [(0, 1), (1, 1), (1, 3)])
+def test_sampler_draws_haplotypes_with_the_model_probabilities(order, window):
+    m = _random_model(n_sites=4, K=3, P=2, order=order, window=window)
     m.populations, m.population_counts = ("A", "B"), (30, 10)
     hs = _all_haplotypes(4)
     codes = {tuple(h): i for i, h in enumerate(hs)}
@@ -267,3 +276,44 @@ def test_a_model_file_written_before_emission_order_loads_as_the_model_it_was(tm
     assert loaded.config.emission_order == 0 and loaded.emission.shape == (12, 4)
     np.testing.assert_array_equal(loaded.sample(50, seed=3), model.sample(50, seed=3))
     np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
+
+
+def test_context_sites_are_the_predecessors_with_the_most_mutual_information():
+    """Each site's context site against a slow pairwise computation with scikit-learn's mutual
+    information, on haplotypes where site l copies a site up to 4 back with noise."""
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(7)
+    n, L, W = 400, 30, 4
+    x = np.zeros((n, L), dtype=np.uint8)
+    x[:, 0] = rng.random(n) < 0.4
+    for l in range(1, L):
+        src = l - int(rng.integers(1, min(W, l) + 1))
+        flip = rng.random(n) < rng.uniform(0.02, 0.4)
+        x[:, l] = x[:, src] ^ flip
+    m = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, emission_order=1, context_window=W), L)
+    got = m._choose_context_sites(torch.from_numpy(x)).tolist()
+    expected = [-1]
+    for l in range(1, L):
+        scores = [mutual_info_score(x[:, l], x[:, l - d]) for d in range(1, min(W, l) + 1)]
+        expected.append(l - 1 - int(np.argmax(np.round(scores, 12))))
+    assert got == expected
+    assert len(set(l - c for l, c in enumerate(got[1:], 1))) > 1  # not all the site before
+
+
+def test_a_model_file_with_context_sites_out_of_their_window_is_refused(tmp_path):
+    from haplogen.errors import ModelError
+    from haplogen.models import load_model
+
+    _, x = _chain_data(200, 12, seed=4)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, block_sites=4, epochs=2, context_window=3), 12)
+    model.fit(x, seed=1)
+    path = tmp_path / "model.pt"
+    model.save(path)
+    assert load_model(path)[0].context_site.tolist() == model.context_site.tolist()
+    for bad in (6, 7, 2, -1):  # itself, after it, 4 sites back (window 3), none for a site that has one
+        payload = torch.load(path, weights_only=True)
+        payload["weights"]["context_site"][6] = bad
+        torch.save(payload, tmp_path / "bad.pt")
+        with pytest.raises(ModelError, match="context sites are not each 1 to 3 sites before"):
+            load_model(tmp_path / "bad.pt")

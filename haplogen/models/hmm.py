@@ -11,11 +11,14 @@ Li-Stephens copying model describe a haplotype as a mosaic of ancestral segments
    ``block_sites`` intervals of block ``b``);
 3. each site's allele is a Bernoulli of its cluster's frequency: ``x_l ~ Bernoulli(θ_{l,z_l})``;
    with ``emission_order`` 1, of its cluster's frequency after the allele the haplotype carries
-   at the site before: ``x_l ~ Bernoulli(θ_{l,z_l,x_{l-1}})``. A cluster then is not one
-   ancestral haplotype blurred by independent noise but a Markov chain along its sites, so the
-   sub-lineages within a cluster keep their neighbouring alleles together (an autoregressive
-   HMM). The alleles are observed, so the forward recursion, its cost and its exactness are
-   unchanged; only the emission table doubles.
+   at the site's *context site* ``c(l) < l``: ``x_l ~ Bernoulli(θ_{l,z_l,x_{c(l)}})``. The
+   context site is, among the ``context_window`` sites before ``l``, the one with the most
+   mutual information with it on the training haplotypes (the parent a Chow-Liu tree restricted
+   to earlier sites would pick; with a window of 1, the site before). A cluster then is not one
+   ancestral haplotype blurred by independent noise but a tree of dependencies along its sites,
+   so the sub-lineages within a cluster keep their alleles together (a rare allele follows the
+   allele it travels with). The alleles are observed, so the forward recursion, its cost and
+   its exactness are unchanged; only the emission table doubles.
 
 So ``P(z_{l+1} = j | z_l = i) = (1 - r_l) δ_ij + r_l Q_{p,b(l)}(i, j)``. Staying in a cluster
 copies a haplotype segment: long-range LD along a contiguous region, as long as the segments
@@ -72,7 +75,7 @@ from typing import Annotated, Any, Iterator
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from . import distributed as dist
 from .base import GenerativeModel, ValidationEarlyStopping
 from .config import ModelConfig, NonNegativeFloat, NonNegativeInt, PositiveInt, Range
@@ -134,6 +137,12 @@ class HaplotypeHMMConfig(ModelConfig):
     # pseudo-count pulling each of a cluster's two allele frequencies at a site (after allele 0 and
     # after allele 1 at the previous site) toward the cluster's frequency there (emission_order 1)
     context_prior: NonNegativeFloat = 1.0
+    # emission_order 1: the site a site's emissions depend on (its context site) is, among the
+    # context_window sites before it, the one whose allele tells most about its own (mutual
+    # information on the training haplotypes, as a Chow-Liu tree picks a parent); 1: the site before.
+    # 16: on track B (32 states, 8 passes) validation 0.0253 nats per site against 0.0277 for the
+    # site before (64: 0.0253); on the 805 scattered SNPs -389.19 against -389.06 nats per haplotype
+    context_window: PositiveInt = 16
 
     def validate(self) -> None:
         if self.n_states % self.n_groups:
@@ -258,6 +267,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         # allele a at site l - 1), (L, K, 2) (the site before the first counts as allele 0)
         shape = (L, K) if c.emission_order == 0 else (L, K, 2)
         self.emission = torch.full(shape, 0.5, device=dev)
+        # emission_order 1: the context site of each site (-1: none, allele 0), (L,) int64
+        self.context_site = torch.arange(-1, L - 1, device=dev)
         # (K, K) 1 where a jump stays within an ancestry group (all ones with one group)
         group = self.group_of_state()
         self._allowed = (group.unsqueeze(1) == group.unsqueeze(0)).to(torch.float64)
@@ -301,13 +312,54 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         return out.view(n, G * k, G * k)
 
     def _previous_alleles(self, x: torch.Tensor, s0: int, S: int, dtype: torch.dtype) -> torch.Tensor:
-        """The allele at the site before each of sites ``s0 .. s0 + S`` of every row of ``x`` (B, L),
-        site-major (S, B): 0 before the first site."""
+        """The allele at the context site of each of sites ``s0 .. s0 + S`` (the site before, with
+        ``context_window`` 1) of every row of ``x`` (B, L), site-major (S, B): 0 where there is none."""
         B = x.shape[0]
         out = torch.zeros(S, B, dtype=dtype, device=x.device)
-        lo = max(s0 - 1, 0)
-        part = x[:, lo:s0 + S - 1].T.to(dtype)
-        out[S - part.shape[0]:] = part
+        sites = self.context_site[s0:s0 + S]
+        if self.config.context_window == 1:  # the site before: a slice, no gather
+            lo = max(s0 - 1, 0)
+            part = x[:, lo:s0 + S - 1].T.to(dtype)
+            out[S - part.shape[0]:] = part
+            return out
+        has = sites >= 0
+        out[has] = x[:, sites[has]].T.to(dtype)
+        return out
+
+    def _choose_context_sites(self, x: torch.Tensor) -> torch.Tensor:
+        """The context site of every site (L,) int64: among the ``context_window`` sites before
+        it, the one with the largest mutual information with it on the rows of ``x`` (n, L) 0/1
+        (the nearest on a tie; -1 for the first site)."""
+        n, L = x.shape
+        W = self.config.context_window
+        best = torch.full((L,), -1.0, dtype=torch.float64, device=self.device)
+        out = torch.arange(-1, L - 1, device=self.device)
+        step = 4096
+        for c0 in range(1, L, step):  # the sites c0 .. c1 - 1, a few thousand at a time (memory)
+            c1 = min(L, c0 + step)
+            lo = max(0, c0 - W)
+            block = x[:, lo:c1].to(torch.float32)  # (n, c1 - lo)
+            mine = block[:, c0 - lo:]
+            p1 = mine.mean(0).double()
+            for d in range(1, W + 1):
+                first = max(c0, d)  # sites with a predecessor d back
+                if first >= c1:
+                    break
+                here = mine[:, first - c0:]
+                there = block[:, first - d - lo:c1 - d - lo]
+                q1 = there.mean(0).double()
+                p11 = (here * there).mean(0).double()
+                h1 = p1[first - c0:]
+                joint = torch.stack([1 - h1 - q1 + p11, q1 - p11, h1 - p11, p11])  # (a, b): 00, 01 (there), 10, 11
+                marg_here = torch.stack([1 - h1, 1 - h1, h1, h1])
+                marg_there = torch.stack([1 - q1, q1, 1 - q1, q1])
+                terms = joint * torch.log(joint.clamp_min(1e-300) / (marg_here * marg_there).clamp_min(1e-300))
+                mi = torch.where(joint > 0, terms, torch.zeros_like(terms)).sum(0)
+                better = mi > best[first:c1] + 1e-12
+                best[first:c1] = torch.where(better, mi, best[first:c1])
+                out[first:c1] = torch.where(better, torch.full_like(out[first:c1], -d) + torch.arange(
+                    first, c1, device=self.device), out[first:c1])
+        out[0] = -1
         return out
 
     def _emissions(self, x: torch.Tensor, s0: int, e: torch.Tensor) -> None:
@@ -574,6 +626,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             pick = train_rows[torch.randperm(m, generator=generator, device=self.device)[: c.init_haplotypes]]
         K, L = c.n_states, self.n_sites
         chosen = x[pick]  # (n, L) uint8: the haplotypes clustered, read once
+        if c.emission_order == 1 and c.context_window > 1:
+            self.context_site = self._choose_context_sites(chosen)
         windows = self._initial_clusters(chosen, seed)  # [(first site, last site + 1, cluster of each row)]
         occupancy = torch.zeros(L, K, dtype=torch.float64, device=self.device)
         alt = torch.zeros(L, K, dtype=torch.float64, device=self.device)
@@ -690,16 +744,30 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         return float(total) / max(rows.numel(), 1)
 
     def _weights(self) -> dict[str, torch.Tensor]:
-        return {
+        out = {
             "start": self.start,
             "jump": self.jump,
             "jump_matrix": self.jump_matrix,
             "emission": self.emission,
         }
+        if self.config.emission_order == 1:
+            out["context_site"] = self.context_site
+        return out
 
     def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         for key in ("start", "jump", "jump_matrix", "emission"):
             setattr(self, key, weights[key].to(device=self.device, dtype=torch.float32).clone())
+        if "context_site" in weights:
+            stored = weights["context_site"]
+            sites = stored.to(device=self.device, dtype=torch.int64).clone()
+            gap = torch.arange(self.n_sites, device=self.device) - sites  # 1 .. W, and 1 at site 0 (none)
+            W = self.config.context_window
+            if stored.is_floating_point() or bool((gap < 1).any()) or bool((gap[1:] > W).any()) or int(sites[0]) != -1:
+                raise ModelError(
+                    f"the {self.name} model's context sites are not each 1 to {W} sites before their site "
+                    "(context_window): the file is corrupt or was edited; train the model again"
+                )
+            self.context_site = sites
 
     def _training_state(self) -> dict[str, Any]:
         return {
@@ -769,7 +837,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             k = pops.numel()
             u = torch.rand(k, 1, generator=generator, device=self.device, dtype=torch.float64)
             z = torch.searchsorted(start_cdf[pops], u, right=True).squeeze(1).clamp_max(K - 1)  # (k,)
-            before = torch.zeros(k, dtype=torch.int64, device=self.device)  # the allele at site l - 1
+            before = torch.zeros(k, dtype=torch.int64, device=self.device)  # the allele at the context site
+            context = self.context_site.tolist()
             for l in range(L):
                 if l > 0:
                     moved = torch.rand(k, generator=generator, device=self.device) < self.jump[l - 1]
@@ -779,8 +848,11 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                         v = torch.rand(idx.numel(), 1, generator=generator, device=self.device, dtype=torch.float64)
                         z[idx] = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_max(K - 1)
                 ul = torch.rand(k, generator=generator, device=self.device)
-                theta = self.emission[l, z] if self.config.emission_order == 0 else self.emission[l, z, before]
-                allele = (ul < theta).to(torch.uint8)
-                out[s:s + k, l] = allele
-                before = allele.long()
+                if self.config.emission_order == 0:
+                    theta = self.emission[l, z]
+                else:
+                    if context[l] >= 0:
+                        before = out[s:s + k, context[l]].long()
+                    theta = self.emission[l, z, before]
+                out[s:s + k, l] = (ul < theta).to(torch.uint8)
         return out
