@@ -280,7 +280,8 @@ def test_a_model_file_written_before_emission_order_loads_as_the_model_it_was(tm
 
 def test_context_sites_are_the_predecessors_with_the_most_mutual_information():
     """Each site's context site against a slow pairwise computation with scikit-learn's mutual
-    information, on haplotypes where site l copies a site up to 4 back with noise."""
+    information, on haplotypes where site l copies a site up to 4 back with noise; without
+    clusters and given clusters (conditional information)."""
     from sklearn.metrics import mutual_info_score
 
     rng = np.random.default_rng(7)
@@ -299,6 +300,17 @@ def test_context_sites_are_the_predecessors_with_the_most_mutual_information():
         expected.append(l - 1 - int(np.argmax(np.round(scores, 12))))
     assert got == expected
     assert len(set(l - c for l, c in enumerate(got[1:], 1))) > 1  # not all the site before
+    # given clusters (two windows of sites, each with its own clustering of the rows), the
+    # information is conditional on the cluster: Σ_z p(z) I(x_l; x_c | z)
+    windows = [(0, 12, torch.from_numpy(rng.integers(0, 3, n))), (12, L, torch.from_numpy(rng.integers(0, 2, n)))]
+    got = m._choose_context_sites(torch.from_numpy(x), windows).tolist()
+    expected = [-1]
+    for l in range(1, L):
+        z = next(assign for w0, w1, assign in windows if w0 <= l < w1).numpy()
+        scores = [sum(np.mean(z == k) * mutual_info_score(x[z == k, l], x[z == k, l - d]) for k in np.unique(z))
+                  for d in range(1, min(W, l) + 1)]
+        expected.append(l - 1 - int(np.argmax(np.round(scores, 12))))
+    assert got == expected
 
 
 def test_a_model_file_with_context_sites_out_of_their_window_is_refused(tmp_path):
