@@ -14,11 +14,12 @@ Li-Stephens copying model describe a haplotype as a mosaic of ancestral segments
    at the site's *context site* ``c(l) < l``: ``x_l ~ Bernoulli(θ_{l,z_l,x_{c(l)}})``. The
    context site is, among the ``context_window`` sites before ``l``, the one with the most
    mutual information with it given the initial cluster on the training haplotypes (the parent
-   a Chow-Liu tree restricted to earlier sites would pick; with a window of 1, the site before). A cluster then is not one
-   ancestral haplotype blurred by independent noise but a tree of dependencies along its sites,
-   so the sub-lineages within a cluster keep their alleles together (a rare allele follows the
-   allele it travels with). The alleles are observed, so the forward recursion, its cost and
-   its exactness are unchanged; only the emission table doubles.
+   a Chow-Liu tree restricted to earlier sites would pick; with a window of 1, the site before).
+   A cluster then is not one ancestral haplotype blurred by independent noise but a tree of
+   dependencies along its sites, so the sub-lineages within a cluster keep their alleles
+   together (a rare allele follows the allele it travels with). The alleles are observed, so
+   the forward recursion, its cost and its exactness are unchanged; only the emission table
+   doubles.
 
 So ``P(z_{l+1} = j | z_l = i) = (1 - r_l) δ_ij + r_l Q_{p,b(l)}(i, j)``. Staying in a cluster
 copies a haplotype segment: long-range LD along a contiguous region, as long as the segments
