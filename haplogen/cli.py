@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from . import __version__
 from .errors import HaplogenError, InputError
@@ -125,6 +125,19 @@ _seconds = _finite_float("a finite number of seconds >= 0", minimum=0.0)
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     pass
+
+
+def _settings_text(found: Mapping[str, Any]) -> str:
+    """The settings of every family with their defaults, for ``train --help`` (read from the
+    family files, no torch): what ``--set KEY=VALUE`` accepts."""
+    import textwrap
+
+    lines = ["settings of each family (--set KEY=VALUE; default after '='; each explained in haplogen/models/FAMILY.py;",
+             "every family also takes device=cpu, or cuda):"]
+    for name, info in found.items():
+        text = ", ".join(f"{key}={default}" for key, default in info.settings if key != "epochs")
+        lines.extend(textwrap.wrap(f"{name}: {text}", width=100, initial_indent="  ", subsequent_indent="      "))
+    return "\n".join(lines)
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
@@ -446,9 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train", "train a generative model on phased haplotypes")
     p.add_argument("input", help="VCF/BCF or hapt file (with --legend)")
-    from .models.registry import describe_families  # reads the family files; no torch
+    from .models.registry import describe_families, families as family_files  # reads the family files; no torch
 
     families = describe_families()
+    p.epilog = (p.epilog or "") + "\n\n" + _settings_text(family_files())
     p.add_argument("--model", choices=list(families), default="rbm", metavar="FAMILY",
                    help="model family: " + "; ".join(f"{k} ({v.rstrip('.')})" for k, v in families.items()))
     p.add_argument("-o", "--output", required=True, help="model directory")

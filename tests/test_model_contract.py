@@ -76,6 +76,30 @@ def test_the_command_line_lists_the_families_without_importing_torch():
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+def test_train_help_lists_every_setting_of_the_family_with_its_default(family):
+    """The settings that `train --help` reads from the family file (no torch) against the
+    configuration class itself: the same names, each default as written evaluating to the
+    dataclass default (epochs and device, when the family does not redeclare them, are
+    ModelConfig's)."""
+    from haplogen.cli import build_parser
+    from haplogen.models.registry import families
+
+    listed = dict(families()[family].settings)
+    config = get_family(family).Config
+    own = {f.name: f.default for f in dataclasses.fields(config)
+           if f.name not in ("epochs", "device") or f.name in listed}
+    assert set(listed) == set(own)
+    for name, text in listed.items():
+        assert eval(text, {}) == own[name], name  # a literal as written in the file, e.g. 2**25
+    listed = list(listed.items())
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    shown = " ".join(train.format_help().split())
+    for name, text in listed:
+        if name != "epochs":
+            assert f"{name}={text}" in shown, name
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_family_file_declares_the_contract(family):
     module = family_module(family)
     cls = get_family(family)

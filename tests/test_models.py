@@ -102,12 +102,12 @@ def test_importing_the_models_package_does_not_import_torch():
 )
 def test_family_declarations_are_read_without_importing(source, pattern):
     if pattern is None:
-        name, _ = registry._declared_family(source, "x.py")
+        name, _, _ = registry._declared_family(source, "x.py")
         assert name in ("ok_name", "typed")
     else:
         with pytest.raises(ModelError, match=pattern):
             registry._declared_family(source, "x.py")
-    assert registry._declared_family('"""No family here.\n\nMore."""\nX = 1', "y.py") == (None, "No family here.")
+    assert registry._declared_family('"""No family here.\n\nMore."""\nX = 1', "y.py") == (None, "No family here.", ())
 
 
 @pytest.fixture

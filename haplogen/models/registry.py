@@ -78,16 +78,40 @@ class FamilyInfo:
         The first line of the module docstring.
     filename : str
         The module's file name inside ``haplogen/models``.
+    settings : tuple of (str, str)
+        ``(setting, default as written)`` of the family's configuration class (the class of the
+        file that subclasses ``ModelConfig``), in the order declared, read from the source: what
+        ``--set`` accepts beside ``epochs`` and ``device``.
     """
 
     name: str
     module: str
     description: str
     filename: str
+    settings: tuple[tuple[str, str], ...] = ()
 
 
-def _declared_family(source: str, filename: str) -> tuple[str | None, str]:
-    """``(FAMILY or None, first docstring line)`` of a module's source, without running it."""
+def _declared_settings(tree: ast.Module, source: str) -> tuple[tuple[str, str], ...]:
+    """``(name, default source text)`` of every field of the module's ``ModelConfig`` subclass."""
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if not any(isinstance(b, ast.Name) and b.id == "ModelConfig" for b in node.bases):
+            continue
+        out = []
+        for item in node.body:
+            if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None):
+                continue
+            annotation = ast.get_source_segment(source, item.annotation) or ""
+            if annotation.startswith("ClassVar"):
+                continue
+            out.append((item.target.id, " ".join((ast.get_source_segment(source, item.value) or "").split())))
+        return tuple(out)
+    return ()
+
+
+def _declared_family(source: str, filename: str) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
+    """``(FAMILY or None, first docstring line, settings)`` of a module's source, without running it."""
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as error:
@@ -117,8 +141,8 @@ def _declared_family(source: str, filename: str) -> tuple[str | None, str]:
                 f"haplogen/models/{filename}: the family name {value.value!r} must be a lower-case "
                 "identifier (letters, digits, underscores; a letter first)"
             )
-        return value.value, description
-    return None, description
+        return value.value, description, _declared_settings(tree, source)
+    return None, description, ()
 
 
 def _package_files() -> Any:
@@ -141,7 +165,7 @@ def families() -> dict[str, FamilyInfo]:
         filename = entry.name
         if not filename.endswith(".py") or filename.startswith("_") or not entry.is_file():
             continue
-        name, description = _declared_family(entry.read_text(encoding="utf-8"), filename)
+        name, description, settings = _declared_family(entry.read_text(encoding="utf-8"), filename)
         if name is None:
             continue
         if name in found:
@@ -149,7 +173,7 @@ def families() -> dict[str, FamilyInfo]:
                 f"two model families are named {name!r}: haplogen/models/{found[name].filename} and "
                 f"haplogen/models/{filename}; rename one of them (FAMILY = ...)"
             )
-        found[name] = FamilyInfo(name, f"{__package__}.{filename[:-3]}", description, filename)
+        found[name] = FamilyInfo(name, f"{__package__}.{filename[:-3]}", description, filename, settings)
     return dict(sorted(found.items()))
 
 
