@@ -478,8 +478,8 @@ def _train(
             raise InputError(f"--resume: {checkpoint} was trained with seed {stored_seed}, not {seed}; drop --seed or pass --seed {stored_seed}")
         from .models.registry import get_family
 
-        legacy = get_family(model).legacy_settings  # settings the checkpoint's haplogen did not write
-        stored_config = {k: v for k, v in {**legacy, **payload["config"]}.items() if k != "epochs"}
+        stored = get_family(model).stored_settings(payload["config"])  # with settings it predates
+        stored_config = {k: v for k, v in stored.items() if k != "epochs"}
         resume_epoch = int(payload.get("training", {}).get("epoch", payload.get("epochs_trained", 0)))
     seed = resolve_seed(seed)
     if size > 1:

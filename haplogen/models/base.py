@@ -201,6 +201,12 @@ class GenerativeModel(abc.ABC):
     #: them in, so that an older model file loads as the model it was
     legacy_settings: ClassVar[dict[str, Any]] = {}
 
+    @classmethod
+    def stored_settings(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The settings a model file or checkpoint was made with: its stored ``config``, with the
+        :attr:`legacy_settings` it predates filled in."""
+        return {**cls.legacy_settings, **config}
+
     def __init__(self, config: Any, n_sites: int) -> None:
         if not isinstance(config, self.Config):
             raise ModelError(
@@ -720,7 +726,7 @@ class GenerativeModel(abc.ABC):
         ignored = set(getattr(self.Config, "RUN_SETTINGS", ("epochs", "device")))
         # compared as JSON, as stored (tuples read back as lists)
         mine = {k: v for k, v in json.loads(json.dumps(self._config_dict())).items() if k not in ignored}
-        theirs = {k: v for k, v in {**self.legacy_settings, **payload["config"]}.items() if k not in ignored}
+        theirs = {k: v for k, v in self.stored_settings(payload["config"]).items() if k not in ignored}
         if mine != theirs:
             diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
             shown = ", ".join(f"{k}={theirs.get(k)!r} (now {mine.get(k)!r})" for k in diff)
@@ -944,7 +950,7 @@ class GenerativeModel(abc.ABC):
         if isinstance(n_sites, bool) or not isinstance(n_sites, int) or n_sites < 1:
             raise ModelError(f"{path} is not a haplogen model checkpoint: n_sites is {n_sites!r}")
         try:
-            config = cls.Config(**{**cls.legacy_settings, **payload["config"], "device": device})
+            config = cls.Config(**{**cls.stored_settings(payload["config"]), "device": device})
         except (TypeError, InputError) as error:
             raise ModelError(
                 f"{path} is not a haplogen model checkpoint: bad {cls.name} configuration ({error})"
