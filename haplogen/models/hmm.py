@@ -132,12 +132,12 @@ class HaplotypeHMMConfig(ModelConfig):
     # haplotype keeps its group (its ancestry) over its whole length; 1: any cluster can follow any
     n_groups: PositiveInt = 1
     # what a cluster's allele at a site depends on: 0, the cluster alone (a Bernoulli per cluster and
-    # site, as fastPHASE); 1, the cluster and the haplotype's allele at the previous site (two
-    # Bernoullis per cluster and site), so that the sub-lineages within a cluster keep their
-    # neighbouring alleles together instead of drawing each one anew. Same cost per step
+    # site, as fastPHASE); 1, the cluster and the haplotype's allele at the site's context site
+    # (context_window; two Bernoullis per cluster and site), so that the sub-lineages within a
+    # cluster keep their alleles together instead of drawing each one anew. Same cost per step
     emission_order: Annotated[int, Range(ge=0, le=1)] = 1
     # pseudo-count pulling each of a cluster's two allele frequencies at a site (after allele 0 and
-    # after allele 1 at the previous site) toward the cluster's frequency there (emission_order 1)
+    # after allele 1 at its context site) toward the cluster's frequency there (emission_order 1)
     context_prior: NonNegativeFloat = 1.0
     # emission_order 1: the site a site's emissions depend on (its context site) is, among the
     # context_window sites before it, the one whose allele tells most about its own beyond the
@@ -195,7 +195,7 @@ class _Counts:
         self.jump_rows = torch.zeros(P, NB, K, K, dtype=torch.float64, device=device)  # expected jumps i -> j
         self.jumps = torch.zeros(max(L - 1, 0), dtype=torch.float64, device=device)  # expected jumps per interval
         self.first = torch.zeros(P, K, dtype=torch.float64, device=device)  # posterior of the first cluster
-        # Σ posterior and Σ posterior × allele, by the allele at the previous site (one context
+        # Σ posterior and Σ posterior × allele, by the allele at the context site (one context
         # with emission_order 0: both summed in [..., 0])
         self.occupancy = torch.zeros(L, K, contexts, dtype=torch.float64, device=device)
         self.alt = torch.zeros(L, K, contexts, dtype=torch.float64, device=device)
@@ -268,7 +268,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         self.jump = torch.full((max(L - 1, 0),), 0.5, device=dev)  # (L-1,) r_l
         self.jump_matrix = torch.full((P, self.n_blocks, K, K), 1.0 / K, device=dev)  # (P, B, K, K) Q_{p,b}
         # θ_{l,k} = P(ALT | cluster), (L, K); with emission_order 1, θ_{l,k,a} = P(ALT | cluster,
-        # allele a at site l - 1), (L, K, 2) (the site before the first counts as allele 0)
+        # allele a at the context site of l), (L, K, 2) (a site without one counts as after allele 0)
         shape = (L, K) if c.emission_order == 0 else (L, K, 2)
         self.emission = torch.full(shape, 0.5, device=dev)
         # emission_order 1: the context site of each site (-1: none, allele 0), (L,) int64
@@ -321,11 +321,6 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         B = x.shape[0]
         out = torch.zeros(S, B, dtype=dtype, device=x.device)
         sites = self.context_site[s0:s0 + S]
-        if self.config.context_window == 1:  # the site before: a slice, no gather
-            lo = max(s0 - 1, 0)
-            part = x[:, lo:s0 + S - 1].T.to(dtype)
-            out[S - part.shape[0]:] = part
-            return out
         has = sites >= 0
         out[has] = x[:, sites[has]].T.to(dtype)
         return out
@@ -396,7 +391,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         th0 = em[..., 0].reshape(S, G, 1, k)
         shift = (em[..., 1] - em[..., 0]).reshape(S, G, 1, k)
         before = self._previous_alleles(x, s0, S, e.dtype).view(S, 1, B, 1)
-        torch.addcmul(th0, before, shift, out=e)  # P(ALT | cluster, previous allele)
+        torch.addcmul(th0, before, shift, out=e)  # P(ALT | cluster, allele at the context site)
         e.mul_(2.0 * xs - 1.0).add_(1.0 - xs)  # P(allele): θ for ALT, 1 - θ for REF
 
     def _segment_forward(
@@ -535,7 +530,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 counts.occupancy[s0:s0 + S, :, 0] += posterior.sum(2).reshape(S, K)
                 counts.alt[s0:s0 + S, :, 0] += torch.matmul(xs.unsqueeze(1), posterior).reshape(S, K)
             else:
-                # the sums split by the previous allele a: weights (1 - a, a, (1 - a) x, a x), one product
+                # the sums split by the context allele a: weights (1 - a, a, (1 - a) x, a x), one product
                 a = self._previous_alleles(x, s0, S, posterior.dtype).view(S, 1, B)
                 w = torch.cat([1.0 - a, a, (1.0 - a) * xs, a * xs], dim=1).unsqueeze(1)  # (S, 1, 4, B)
                 sums = torch.matmul(w, posterior).transpose(2, 3).reshape(S, G * k_g, 4)  # (S, K, 4)
@@ -612,7 +607,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         occupancy, alt = counts.occupancy.clamp_min(0), counts.alt.clamp_min(0)  # (L, K, contexts)
         theta = (alt.sum(-1) + a * f.unsqueeze(1)) / (occupancy.sum(-1) + a).clamp_min(1e-300)  # (L, K)
         if c.emission_order == 1:
-            # after each previous allele, drawn toward the cluster's frequency at the site; a
+            # after each context allele, drawn toward the cluster's frequency at the site; a
             # context never seen keeps that frequency
             b = c.context_prior
             mass = occupancy + b
@@ -659,7 +654,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 alt[s0:s1] = (onehot.T @ chosen[:, s0:s1].double()).T
         a = max(c.emission_prior, 1.0)
         theta = ((alt + a * freq.double().unsqueeze(1)) / (occupancy + a)).clamp(_EPS, 1 - _EPS).float()
-        # with emission_order 1 both previous alleles start at the cluster's frequency (EM splits them)
+        # with emission_order 1 both context alleles start at the cluster's frequency (EM splits them)
         self.emission = theta if c.emission_order == 0 else theta.unsqueeze(-1).repeat(1, 1, 2)
         # start: the clusters' shares at the first site (by population); transitions: a jump in
         # every other interval, back to the same cluster 4 times out of 5 (EM finds the real ones)
@@ -852,13 +847,13 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         jump_cdf = self.jump_matrix.double().cumsum(-1)  # (P, B, K, K)
         jump_cdf = jump_cdf / jump_cdf[..., -1:]
         K = self.config.n_states
+        context = self.context_site.tolist()
         for s in range(0, n, batch_size):
             pops = pops_all[s:s + batch_size]
             k = pops.numel()
             u = torch.rand(k, 1, generator=generator, device=self.device, dtype=torch.float64)
             z = torch.searchsorted(start_cdf[pops], u, right=True).squeeze(1).clamp_max(K - 1)  # (k,)
             before = torch.zeros(k, dtype=torch.int64, device=self.device)  # the allele at the context site
-            context = self.context_site.tolist()
             for l in range(L):
                 if l > 0:
                     moved = torch.rand(k, generator=generator, device=self.device) < self.jump[l - 1]
