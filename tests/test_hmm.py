@@ -20,13 +20,18 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
                   window=1) -> HaplotypeHMM:
     """A model with random (valid) parameters, no training; with G ancestry groups its jump
     matrices are zero between groups; with order 1 its emissions depend on the allele at a
-    context site (the site before, or with ``window`` > 1 a random one of the ``window`` before)."""
+    context site (the site before, or with ``window`` > 1 a random one of the ``window`` before);
+    with order 2 also on the allele at a second context site, another random one of the window."""
     g = torch.Generator().manual_seed(seed)
     m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
                                         n_groups=G, emission_order=order, context_window=window), n_sites)
     if window > 1:
         back = [1 + int(torch.randint(min(window, l), (1,), generator=g)) for l in range(1, n_sites)]
         m.context_site = torch.tensor([-1] + [l - b for l, b in zip(range(1, n_sites), back)])
+        if order == 2:
+            others = [[c for c in range(max(0, l - window), l) if c != int(m.context_site[l])] for l in range(n_sites)]
+            m.second_context_site = torch.tensor(
+                [-1 if not o else o[int(torch.randint(len(o), (1,), generator=g))] for o in others])
     m.fitted = True
     m.start = torch.softmax(torch.randn(P, K, generator=g), 1)
     m.jump = 0.1 + 0.8 * torch.rand(n_sites - 1, generator=g)
@@ -34,7 +39,7 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     group = m.group_of_state()
     q = q * (group.view(-1, 1) == group.view(1, -1))
     m.jump_matrix = q / q.sum(-1, keepdim=True)
-    m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, *([2] if order else []), generator=g)
+    m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, *([2 ** order] if order else []), generator=g)
     return m
 
 
@@ -56,10 +61,20 @@ def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
             if l:
                 prob *= _transition(m, p, l - 1)[path[l - 1], path[l]]
             # P(ALT) of the cluster, and with order-1 emissions of the allele before (0 at the first site)
-            context = int(m.context_site[l])
-            alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], h[context] if context >= 0 else 0]
+            alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], _context_index(m, h, l)]
             prob *= alt if h[l] else 1 - alt
         yield path, prob
+
+
+def _context_index(m: HaplotypeHMM, h: np.ndarray, l: int) -> int:
+    """The column of site l's emission table that haplotype h uses: a + 2b, a the allele at the
+    context site and b at the second (order 2), 0 for a context site that is none."""
+    if m.config.emission_order == 0:
+        return 0
+    first, second = int(m.context_site[l]), int(m.second_context_site[l])
+    a = int(h[first]) if first >= 0 else 0
+    b = int(h[second]) if m.config.emission_order == 2 and second >= 0 else 0
+    return a + 2 * b
 
 
 def _all_haplotypes(n_sites):
@@ -68,7 +83,8 @@ def _all_haplotypes(n_sites):
 
 @pytest.mark.parametrize("keep_bytes,K,G,order,window", [
     (0, 3, 1, 0, 1), (2**29, 3, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 6, 3, 0, 1),
-    (0, 3, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 3, 1, 1, 3), (2**29, 4, 2, 1, 4)])
+    (0, 3, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 3, 1, 1, 3), (2**29, 4, 2, 1, 4),
+    (0, 3, 1, 2, 2), (2**29, 4, 2, 2, 3)])
 def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order, window):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
     m = _random_model(K=K, G=G, order=order, window=window)
@@ -82,18 +98,20 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
 
 @pytest.mark.parametrize("keep_bytes,K,G,order,window", [
     (0, 2, 1, 0, 1), (2**29, 2, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 4, 2, 0, 1),
-    (0, 2, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 2, 1, 1, 3), (2**29, 4, 2, 1, 4)])
+    (0, 2, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 2, 1, 1, 3), (2**29, 4, 2, 1, 4),
+    (0, 2, 1, 2, 2), (2**29, 4, 2, 2, 4)])
 def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order, window):
     """The E-step's statistics against posteriors over every hidden path, with the segment
     checkpoints both recomputed (keep_bytes 0) and kept, with one ancestry group and with two
     (each group's recursion on its own, weighted by the group's posterior), with emissions of
-    the cluster alone and of the cluster and the previous allele (statistics split by it)."""
+    the cluster alone, of the cluster and the allele at a context site, and of the cluster and
+    the alleles at two context sites (statistics split by them)."""
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
     m = _random_model(n_sites=5, K=K, G=G, order=order, window=window)
     L = m.n_sites
     rng = np.random.default_rng(1)
     hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
-    contexts = order + 1
+    contexts = 2 ** order
     counts = _Counts(1, L, K, m.n_blocks, torch.device("cpu"), contexts)
     m._estep(torch.from_numpy(hs).float(), 0, counts)
     occupancy = np.zeros((L, K, contexts))
@@ -108,8 +126,7 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
             w = pr / total
             first[path[0]] += w
             for l in range(L):
-                context = int(m.context_site[l])
-                before = h[context] if order and context >= 0 else 0
+                before = _context_index(m, h, l)
                 occupancy[l, path[l], before] += w
                 alt[l, path[l], before] += w * h[l]
                 if l:
@@ -128,7 +145,7 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
     np.testing.assert_allclose(counts.jumps.numpy(), jumps, atol=1e-5)
 
 
-@pytest.mark.parametrize("order,window", [(0, 1), (1, 1), (1, 3)])
+@pytest.mark.parametrize("order,window", [(0, 1), (1, 1), (1, 3), (2, 3)])
 def test_sampler_draws_haplotypes_with_the_model_probabilities(order, window):
     m = _random_model(n_sites=4, K=3, P=2, order=order, window=window)
     m.populations, m.population_counts = ("A", "B"), (30, 10)
@@ -271,7 +288,7 @@ def test_a_model_file_written_before_emission_order_loads_as_the_model_it_was(tm
     del config["emission_order"], config["context_prior"]  # as an older haplogen wrote it
     payload["config"] = json.dumps(config)
     torch.save(payload, path)
-    assert HaplotypeHMMConfig().emission_order == 1  # today's default differs
+    assert HaplotypeHMMConfig().emission_order != 0  # today's default differs
     loaded, _ = load_model(path)
     assert loaded.config.emission_order == 0 and loaded.emission.shape == (12, 4)
     np.testing.assert_array_equal(loaded.sample(50, seed=3), model.sample(50, seed=3))
@@ -329,3 +346,130 @@ def test_a_model_file_with_context_sites_out_of_their_window_is_refused(tmp_path
         torch.save(payload, tmp_path / "bad.pt")
         with pytest.raises(ModelError, match="context sites are not each 1 to 3 sites before"):
             load_model(tmp_path / "bad.pt")
+
+
+def test_a_model_file_with_a_second_context_site_out_of_its_window_or_equal_to_the_first_is_refused(tmp_path):
+    from haplogen.errors import ModelError
+    from haplogen.models import load_model
+
+    _, x = _chain_data(200, 12, seed=4)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, block_sites=4, epochs=2, context_window=3,
+                                            emission_order=2), 12)
+    model.fit(x, seed=1)
+    path = tmp_path / "model.pt"
+    model.save(path)
+    loaded = load_model(path)[0]
+    assert loaded.second_context_site.tolist() == model.second_context_site.tolist()
+    np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
+    first = int(model.context_site[6])
+    for bad in (6, 7, 2, first):  # itself, after it, 4 back (window 3), the first context site
+        payload = torch.load(path, weights_only=True)
+        payload["weights"]["second_context_site"][6] = bad
+        torch.save(payload, tmp_path / "bad.pt")
+        with pytest.raises(ModelError, match="context sites are not each 1 to 3 sites before"):
+            load_model(tmp_path / "bad.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["weights"]["second_context_site"][6] = -1  # none: a site may have one context site only
+    payload["weights"]["second_context_site"][1] = 0  # but the second site cannot have two
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(ModelError, match="context sites are not each 1 to 3 sites before"):
+        load_model(tmp_path / "bad.pt")
+    payload["weights"]["second_context_site"][1] = -1
+    torch.save(payload, tmp_path / "good.pt")
+    assert int(load_model(tmp_path / "good.pt")[0].second_context_site[6]) == -1
+
+
+def test_emission_order_2_needs_a_window_of_two_sites():
+    from haplogen.errors import InputError
+
+    with pytest.raises(InputError, match="emission_order 2 needs two context sites.*context_window is 1"):
+        HaplotypeHMMConfig(emission_order=2, context_window=1)
+
+
+def test_second_context_sites_are_the_predecessors_with_the_most_information_given_the_first():
+    """The second context site against a slow computation with scikit-learn's mutual information
+    within each stratum of (cluster, allele at the first context site), on haplotypes where a
+    site is the exclusive or of two earlier sites, with noise: neither tells anything alone, so
+    the second context site is the first's partner."""
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(11)
+    n, L, W = 600, 24, 4
+    x = np.zeros((n, L), dtype=np.uint8)
+    x[:, :2] = rng.random((n, 2)) < 0.5
+    for l in range(2, L):
+        a, b = rng.choice(np.arange(max(0, l - W), l), 2, replace=False)
+        x[:, l] = x[:, a] ^ x[:, b] ^ (rng.random(n) < 0.05)
+    m = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, emission_order=2, context_window=W, context_significance=1), L)
+    xt = torch.from_numpy(x)
+    z = rng.integers(0, 2, n)
+    windows = [(0, L, torch.from_numpy(z))]
+    first = m._choose_context_sites(xt, windows)
+    got = m._choose_context_sites(xt, windows, given=first).tolist()
+    expected = [-1, -1]
+    for l in range(2, L):
+        c1 = int(first[l])
+        scores = []
+        for d in range(1, min(W, l) + 1):
+            if l - d == c1:
+                scores.append(-np.inf)
+                continue
+            total = 0.0
+            for k in (0, 1):
+                for a in (0, 1):
+                    rows = (z == k) & (x[:, c1] == a)
+                    if rows.any():
+                        total += rows.mean() * mutual_info_score(x[rows, l], x[rows, l - d])
+            scores.append(total)
+        expected.append(l - 1 - int(np.argmax(np.round(scores, 12))))
+    assert got == expected
+    assert all(g != int(c) for g, c in zip(got[2:], first[2:]))
+
+
+def test_emissions_of_order_2_learn_what_order_1_cannot():
+    """Sites that are the exclusive or of the two before (with 3% noise): one context allele
+    tells nothing, two tell almost all. With one cluster (no hidden state to carry the allele
+    before), EM with order-2 emissions gets within a nat of the true held-out log-likelihood;
+    order 1 stays near independent coin flips."""
+    rng = np.random.default_rng(5)
+    L, n = 16, 1600
+    x = np.zeros((n, L), dtype=np.uint8)
+    x[:, :2] = rng.random((n, 2)) < 0.5
+    for l in range(2, L):
+        x[:, l] = x[:, l - 1] ^ x[:, l - 2] ^ (rng.random(n) < 0.03)
+    train, held = x[:1200], x[1200:]
+    true = 2 * math.log(0.5) + (L - 2) * (0.97 * math.log(0.97) + 0.03 * math.log(0.03))
+    fitted = {}
+    for order in (1, 2):
+        model = HaplotypeHMM(HaplotypeHMMConfig(n_states=1, block_sites=4, epochs=10, emission_order=order,
+                                                context_window=2, batch_size=256), L)
+        model.fit(train, seed=1)
+        fitted[order] = float(model.log_likelihood(held).mean())
+    assert fitted[2] > true - 1.0
+    assert fitted[1] < L * math.log(0.5) + 1.0
+
+
+def test_a_second_context_site_is_kept_only_where_it_passes_the_test_of_independence():
+    """Sites that are the (inclusive) or of two earlier sites keep a second context site; sites
+    that copy one earlier site (with noise) have nothing more to learn from a second and get none
+    (-1), so their four frequencies are not fitted to noise; with context_significance 1 every
+    site keeps one."""
+    rng = np.random.default_rng(3)
+    n, L, W = 800, 40, 4
+    x = np.zeros((n, L), dtype=np.uint8)
+    x[:, :2] = rng.random((n, 2)) < 0.5
+    pair = np.zeros(L, dtype=bool)
+    for l in range(2, L):
+        a, b = rng.choice(np.arange(max(0, l - W), l), 2, replace=False)
+        pair[l] = l % 2 == 1
+        x[:, l] = (x[:, a] | x[:, b] if pair[l] else x[:, a]) ^ (rng.random(n) < 0.05)
+    xt = torch.from_numpy(x)
+    got = {}
+    for level in (0.001, 1.0):
+        m = HaplotypeHMM(HaplotypeHMMConfig(n_states=1, emission_order=2, context_window=W,
+                                            context_significance=level), L)
+        first = m._choose_context_sites(xt)
+        got[level] = np.array(m._choose_context_sites(xt, given=first).tolist())
+    assert np.all(got[0.001][2:][pair[2:]] >= 0)
+    assert np.all(got[0.001][2:][~pair[2:]] == -1)
+    assert np.all(got[1.0][2:] >= 0)
