@@ -487,11 +487,15 @@ def _train(
         seed = dist.broadcast_int(seed)
         if threads is None:
             threads = max(1, (os.cpu_count() or 1) // size)
-    config = make_config(model, {**stored_config, **dict(overrides or {})})
+    # settings the family takes from the size of the data where the user set none (a resumed
+    # run has its checkpoint's)
+    chosen = {} if resume else MODELS[model].data_settings(h.n_haplotypes, h.n_sites, set(overrides or {}))
+    config = make_config(model, {**stored_config, **chosen, **dict(overrides or {})})
     n_threads = set_threads(threads)
     parameters = {
         "model": model,
         "config": dataclasses.asdict(config),
+        "chosen_from_data": dict(chosen),
         "epochs": epochs if epochs is not None else config.epochs,
         "time_budget_s": time_budget_s,
         "threads": n_threads,
@@ -1576,6 +1580,11 @@ def train_from_file(
                     "are labelled 'unknown' and learnt as a population of their own; pass --missing-labels drop "
                     "to leave them out"
                 )
+    if not train_options.get("resume", False):
+        chosen = get_family(model).data_settings(h.n_haplotypes, h.n_sites, set(train_options.get("overrides") or {}))
+        if chosen:
+            say(f"for {h.n_haplotypes} training haplotypes {model} takes "
+                + ", ".join(f"{k}={v}" for k, v in chosen.items()) + " (set them with --set to choose)")
     return train(h, model=model, out_dir=out_dir, **train_options)
 
 

@@ -473,3 +473,30 @@ def test_a_second_context_site_is_kept_only_where_it_passes_the_test_of_independ
     assert np.all(got[0.001][2:][pair[2:]] >= 0)
     assert np.all(got[0.001][2:][~pair[2:]] == -1)
     assert np.all(got[1.0][2:] >= 0)
+
+
+def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_unless_told(tmp_path):
+    """The family's choice from the size of the data: 32 clusters in 4 ancestry groups from
+    GROUPED_FROM training haplotypes on, 16 in one below, and never over a setting the user made;
+    the choice is the model's configuration and is recorded in its provenance."""
+    import haplogen
+    from haplogen.models import load_model
+
+    assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set()) == {"n_states": 32, "n_groups": 4}
+    assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM - 1, 50, set()) == {}
+    assert HaplotypeHMM.data_settings(5000, 50, {"n_states"}) == {}
+    assert HaplotypeHMM.data_settings(5000, 50, {"n_groups"}) == {}
+    _, x = _chain_data(hmm_module.GROUPED_FROM, 8, seed=3)
+    h = haplogen.Haplotypes.from_matrix(x)
+    record = haplogen.train(h, model="hmm", out_dir=tmp_path / "auto", seed=1, epochs=1)
+    model, _ = load_model(tmp_path / "auto" / "model.pt")
+    assert (model.config.n_states, model.config.n_groups) == (32, 4)
+    assert record["parameters"]["chosen_from_data"] == {"n_states": 32, "n_groups": 4}
+    record = haplogen.train(h, model="hmm", out_dir=tmp_path / "told", seed=1, epochs=1, overrides={"n_states": 8})
+    model, _ = load_model(tmp_path / "told" / "model.pt")
+    assert (model.config.n_states, model.config.n_groups) == (8, 1)
+    assert record["parameters"]["chosen_from_data"] == {}
+    small = haplogen.Haplotypes.from_matrix(x[: hmm_module.GROUPED_FROM - 2])
+    haplogen.train(small, model="hmm", out_dir=tmp_path / "small", seed=1, epochs=1)
+    model, _ = load_model(tmp_path / "small" / "model.pt")
+    assert (model.config.n_states, model.config.n_groups) == (16, 1)

@@ -57,7 +57,7 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Collection, Sequence
 
 import numpy as np
 import torch
@@ -200,6 +200,13 @@ class GenerativeModel(abc.ABC):
     #: such a file was made with (which may differ from today's default): :meth:`load` fills
     #: them in, so that an older model file loads as the model it was
     legacy_settings: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def data_settings(cls, n_haplotypes: int, n_sites: int, given: Collection[str]) -> dict[str, Any]:
+        """Settings a training run takes from the size of its data where the user set none of
+        them (``given``: the settings set): the family's choice for data of ``n_haplotypes`` x
+        ``n_sites``, recorded in the model's configuration like any other. None by default."""
+        return {}
 
     @classmethod
     def stored_settings(cls, config: dict[str, Any]) -> dict[str, Any]:
