@@ -95,11 +95,12 @@ class HaplotypeHMMConfig(ModelConfig):
 
     # EM iterations, an upper bound: early stopping ends most runs sooner
     epochs: NonNegativeInt = 100
-    # hidden haplotype clusters K (a step costs K², or K² / G with n_groups = G). With emissions of
-    # order 1, 16 serves small data and scattered SNPs (805-SNP panel, GPC's split, context the site
-    # before: -389.06 nats per held-out haplotype, 32: -390.19, 8: -388.46 but near copies on the
-    # demo's data and a worse train-on-artificial accuracy); on a contiguous region of thousands of
-    # haplotypes, 96 in 3 groups is far better (README)
+    # hidden haplotype clusters K (a step costs K², or K² / G with n_groups = G). 16 in one group
+    # serves data of fewer than GROUPED_FROM haplotypes; from there on a run that sets neither this
+    # nor n_groups takes 32 in 4 groups (data_settings). With emissions of order 1 on the 805-SNP
+    # panel (GPC's split, context the site before): 16 -389.06 nats per held-out haplotype, 32
+    # -390.19, 8 -388.46 but near copies on the demo's data and a worse train-on-artificial
+    # accuracy. On a contiguous region of thousands of haplotypes, 96 in 3 groups is far better (README)
     n_states: PositiveInt = 16
     # site intervals that share one jump matrix Q (K² numbers per block and population)
     block_sites: PositiveInt = 32
