@@ -24,7 +24,8 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     with order 2 also on the allele at a second context site, another random one of the window."""
     g = torch.Generator().manual_seed(seed)
     m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
-                                        n_groups=G, emission_order=order, context_window=window), n_sites)
+                                        n_groups=G, emission_order=order, context_window=window,
+                                        population_offsets=P > 1), n_sites)
     if window > 1:
         back = [1 + int(torch.randint(min(window, l), (1,), generator=g)) for l in range(1, n_sites)]
         m.context_site = torch.tensor([-1] + [l - b for l, b in zip(range(1, n_sites), back)])
@@ -40,7 +41,17 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     q = q * (group.view(-1, 1) == group.view(1, -1))
     m.jump_matrix = q / q.sum(-1, keepdim=True)
     m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, *([2 ** order] if order else []), generator=g)
+    # each population's offsets of the log-odds at each site (one population: none)
+    m.population_offset = torch.randn(P, n_sites, generator=g) if P > 1 else torch.zeros(P, n_sites)
     return m
+
+
+def _with_offset(m: HaplotypeHMM, p: int, l: int, alt: float) -> float:
+    """P(ALT) of population p at site l from the pooled ``alt``, by the definition:
+    σ(logit alt + δ_{p,l})."""
+    if m.start.shape[0] == 1:
+        return alt
+    return 1.0 / (1.0 + math.exp(-(math.log(alt / (1 - alt)) + float(m.population_offset[p, l]))))
 
 
 def _transition(m: HaplotypeHMM, p: int, l: int) -> np.ndarray:
@@ -62,6 +73,7 @@ def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
                 prob *= _transition(m, p, l - 1)[path[l - 1], path[l]]
             # P(ALT) of the cluster, and with order-1 emissions of the allele before (0 at the first site)
             alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], _context_index(m, h, l)]
+            alt = _with_offset(m, p, l, alt)
             prob *= alt if h[l] else 1 - alt
         yield path, prob
 
@@ -211,6 +223,87 @@ def test_population_labels_give_each_population_its_own_haplotypes():
     assert np.all(ll_a > ll_b)
 
 
+@pytest.mark.parametrize("order,window", [(0, 1), (2, 3)])
+def test_population_offset_statistics_equal_posterior_expectations_by_enumeration(order, window):
+    """The gradient and curvature of the expected log-likelihood in a population's offsets, as
+    the E-step sums them, against posteriors over every hidden path: Σ w (x_l - θ') and
+    Σ w θ' (1 - θ'), θ' the population's frequency of the path's cluster after the context."""
+    m = _random_model(n_sites=5, K=3, P=2, order=order, window=window)
+    L, K = m.n_sites, 3
+    hs = np.random.default_rng(2).integers(0, 2, (6, L)).astype(np.uint8)
+    counts = _Counts(2, L, K, m.n_blocks, torch.device("cpu"), 2 ** order)
+    m._estep(torch.from_numpy(hs).float(), 1, counts)
+    th = m.emission.double().numpy()
+    grad, hess = np.zeros(L), np.zeros(L)
+    for h in hs:
+        paths = list(_paths(m, h, 1))
+        total = sum(pr for _, pr in paths)
+        for path, pr in paths:
+            w = pr / total
+            for l in range(L):
+                alt = th[l, path[l]] if th.ndim == 2 else th[l, path[l], _context_index(m, h, l)]
+                alt = _with_offset(m, 1, l, alt)
+                grad[l] += w * (h[l] - alt)
+                hess[l] += w * alt * (1 - alt)
+    np.testing.assert_allclose(counts.offset_grad[1].numpy(), grad, atol=1e-5)
+    np.testing.assert_allclose(counts.offset_hess[1].numpy(), hess, atol=1e-5)
+    assert float(counts.offset_grad[0].abs().max()) == 0.0  # population 0 had no rows
+
+
+def test_population_offsets_give_each_population_its_own_frequencies():
+    """Two populations that share their haplotype clusters (the same mosaic of two ancestral
+    haplotypes) but differ in their frequencies at a third of the sites, as two populations of
+    one continent differ by drift: with offsets each population's sampled frequencies follow its
+    own and its held-out haplotypes are likelier; without them, the mixing weights of the shared
+    clusters cannot carry a difference at one site."""
+    rng = np.random.default_rng(4)
+    L, n = 30, 400
+    founders = (rng.random((2, L)) < 0.5).astype(np.uint8)
+    drift = np.zeros((2, L))
+    shifted = rng.permutation(L)[: L // 3]
+    drift[0, shifted], drift[1, shifted] = 0.35, -0.35
+
+    def draw(pop: int, m: int, seed: int) -> np.ndarray:
+        g = np.random.default_rng(seed)
+        which = g.integers(0, 2, (m, 1))  # one ancestral haplotype for the whole length
+        base = np.where(founders[which[:, 0]] == 1, 0.8, 0.2)
+        return (g.random((m, L)) < np.clip(base + drift[pop], 0.02, 0.98)).astype(np.uint8)
+
+    x = np.vstack([draw(0, n, 1), draw(1, n, 2)])
+    labels = np.array(["A"] * n + ["B"] * n)
+    held = np.vstack([draw(0, 200, 3), draw(1, 200, 4)])
+    held_labels = ["A"] * 200 + ["B"] * 200
+    truth = np.vstack([draw(0, 20000, 5).mean(0), draw(1, 20000, 6).mean(0)])
+    results = {}
+    for offsets in (True, False):
+        model = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, block_sites=8, epochs=20, patience=20, batch_size=256,
+                                                emission_order=0, population_offsets=offsets), L)
+        model.fit(x, seed=1, labels=labels)
+        error = max(float(np.abs(model.sample(4000, seed=2, labels=p).mean(0) - truth[i])[shifted].mean())
+                    for i, p in enumerate("AB"))
+        results[offsets] = error, float(model.log_likelihood(held, labels=held_labels).mean())
+    (error_on, ll_on), (error_off, ll_off) = results[True], results[False]
+    assert error_on < 0.05 < error_off
+    assert ll_on > ll_off + 1.0
+
+
+def test_a_model_with_population_offsets_saves_and_loads_them(tmp_path):
+    from haplogen.models import load_model
+
+    rng = np.random.default_rng(7)
+    x = (rng.random((120, 10)) < np.repeat([[0.2], [0.7]], 60, axis=0)).astype(np.uint8)
+    labels = np.array(["A"] * 60 + ["B"] * 60)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, block_sites=4, epochs=3, batch_size=32,
+                                            population_offsets=True), 10)
+    model.fit(x, seed=1, labels=labels)
+    assert float(model.population_offset.abs().max()) > 0.05
+    model.save(tmp_path / "m.pt")
+    loaded, _ = load_model(tmp_path / "m.pt")
+    assert torch.equal(loaded.population_offset, model.population_offset)
+    np.testing.assert_array_equal(loaded.sample(40, seed=3, labels="B"), model.sample(40, seed=3, labels="B"))
+    np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
+
+
 def test_early_stopping_releases_the_best_validation_iteration():
     truth, x = _chain_data(300, 20, seed=4)
     model = HaplotypeHMM(HaplotypeHMMConfig(n_states=6, epochs=40, patience=2, batch_size=128), 20)
@@ -245,6 +338,21 @@ def test_ancestry_groups_hold_a_haplotype_in_one_group_over_its_whole_length():
     assert 0.4 < np.mean(means > 0.5) < 0.6
     with pytest.raises(InputError, match=r"n_groups \(3\) must divide n_states \(4\)"):
         HaplotypeHMMConfig(n_states=4, n_groups=3)
+
+
+def test_a_population_keeps_its_own_share_of_each_ancestry_group():
+    """Two populations, each in its own ancestry group: the prior that draws a population's start
+    toward the pooled one must not send its haplotypes to the other group (a prior spread as the
+    pooled start would send population_prior / 150, about 3%, of A's haplotypes to B's group)."""
+    rng = np.random.default_rng(5)
+    L = 30
+    x = np.vstack([(rng.random((150, L)) < 0.15), (rng.random((150, L)) < 0.85)]).astype(np.uint8)
+    labels = np.array(["A"] * 150 + ["B"] * 150)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=4, n_groups=2, block_sites=8, epochs=10, batch_size=128,
+                                            population_prior=10.0), L)
+    model.fit(x, seed=1, labels=labels)
+    for pop, other_group in (("A", lambda m: m > 0.5), ("B", lambda m: m < 0.5)):
+        assert np.mean(other_group(model.sample(4000, seed=2, labels=pop).mean(1))) < 0.005
 
 
 def test_each_group_is_normalised_on_its_own_over_a_long_haplotype():
@@ -286,11 +394,13 @@ def test_a_model_file_written_before_emission_order_loads_as_the_model_it_was(tm
     payload = torch.load(path, weights_only=True)
     config = json.loads(payload["config"])
     del config["emission_order"], config["context_prior"]  # as an older haplogen wrote it
+    del config["population_offsets"], config["offset_prior"]
     payload["config"] = json.dumps(config)
     torch.save(payload, path)
     assert HaplotypeHMMConfig().emission_order != 0  # today's default differs
     loaded, _ = load_model(path)
     assert loaded.config.emission_order == 0 and loaded.emission.shape == (12, 4)
+    assert loaded.config.population_offsets is False
     np.testing.assert_array_equal(loaded.sample(50, seed=3), model.sample(50, seed=3))
     np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
 
