@@ -172,12 +172,13 @@ class HaplotypeHMMConfig(ModelConfig):
     # by an offset per site, in log-odds, added to every cluster's: θ_{l,k,p} = σ(logit θ_{l,k} + δ_{l,p}).
     # The clusters are shared by the populations of an ancestry group and their mixing weights
     # (π_p, Q_p) cannot carry one population's drift at one site; the offsets can, at L x P numbers.
-    # Off by default: on the 805-SNP panel (26 populations in 4 groups) they brought the
-    # train-on-artificial accuracy from 0.445 to 0.46-0.49 and pairwise W1 from 1.28 to 1.0-1.1,
-    # but the held-out likelihood fell (validation 0.4850 nats per site against 0.4841) and 55-56%
-    # of artificial haplotypes were nearer a training haplotype than a held-out one (a privacy
-    # warning; 54% without); on the demo's contiguous region (3 populations) they added noise
-    # alleles (pairwise W1 1.67 against 0.41, AA truth / syn 0.56 / 0.45 against 0.53 / 0.52)
+    # Off by default: on the 805-SNP panel (26 populations in 4 groups), with offset_prior 30, they
+    # brought the train-on-artificial accuracy from 0.445 to 0.463-0.481 (two seeds) and pairwise
+    # W1 from 1.28 to 1.01-1.09, but the held-out likelihood fell (validation 0.4850 nats per site
+    # against 0.4841) and 55-56% of artificial haplotypes were nearer a training haplotype than a
+    # held-out one (a privacy warning; 54% without; offset_prior 100: 0.457, 1.07, 54.5%); on the
+    # demo's contiguous region (3 populations) they added noise alleles (pairwise W1 1.67 against
+    # 0.41, AA truth / syn 0.56 / 0.45 against 0.53 / 0.52). README, "Which model family"
     population_offsets: bool = False
     # how far the offsets are drawn toward 0: a normal prior of variance F / (f (1 - f)) at a site of
     # pooled frequency f, the spread in log-odds of a population drifted by F (Balding-Nichols; a
