@@ -13,11 +13,12 @@ import pytest
 import torch
 
 import haplogen.models.hmm as hmm_module
+from haplogen.errors import ModelError
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
 
 def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G=1, order=0,
-                  window=1) -> HaplotypeHMM:
+                  window=1, switches=False) -> HaplotypeHMM:
     """A model with random (valid) parameters, no training; with G ancestry groups its jump
     matrices are zero between groups; with order 1 its emissions depend on the allele at a
     context site (the site before, or with ``window`` > 1 a random one of the ``window`` before);
@@ -25,7 +26,7 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     g = torch.Generator().manual_seed(seed)
     m = HaplotypeHMM(HaplotypeHMMConfig(n_states=K, block_sites=block_sites, segment_sites=segment_sites,
                                         n_groups=G, emission_order=order, context_window=window,
-                                        population_offsets=P > 1), n_sites)
+                                        population_offsets=P > 1, group_switches=switches), n_sites)
     if window > 1:
         back = [1 + int(torch.randint(min(window, l), (1,), generator=g)) for l in range(1, n_sites)]
         m.context_site = torch.tensor([-1] + [l - b for l, b in zip(range(1, n_sites), back)])
@@ -43,6 +44,8 @@ def _random_model(n_sites=5, K=3, P=1, block_sites=2, segment_sites=2, seed=0, G
     m.emission = 0.05 + 0.9 * torch.rand(n_sites, K, *([2 ** order] if order else []), generator=g)
     # each population's offsets of the log-odds at each site (one population: none)
     m.population_offset = torch.randn(P, n_sites, generator=g) if P > 1 else torch.zeros(P, n_sites)
+    # each population's probability that a jump leaves the group (group switches)
+    m.switch = 0.1 + 0.6 * torch.rand(P, generator=g)
     return m
 
 
@@ -58,7 +61,11 @@ def _transition(m: HaplotypeHMM, p: int, l: int) -> np.ndarray:
     """The full K x K transition between site l and l + 1, by the definition."""
     K = m.config.n_states
     r = float(m.jump[l])
-    return (1 - r) * np.eye(K) + r * m.jump_matrix[p, l // m.config.block_sites].double().numpy()
+    q = m.jump_matrix[p, l // m.config.block_sites].double().numpy()
+    if m.config.group_switches and m.config.n_groups > 1:  # a jump leaves the group with probability σ_p
+        sigma = float(m.switch[p])
+        q = (1 - sigma) * q + sigma * np.outer(np.ones(K), m.start[p].double().numpy())
+    return (1 - r) * np.eye(K) + r * q
 
 
 def _paths(m: HaplotypeHMM, h: np.ndarray, p: int):
@@ -93,13 +100,14 @@ def _all_haplotypes(n_sites):
     return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order,window", [
-    (0, 3, 1, 0, 1), (2**29, 3, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 6, 3, 0, 1),
-    (0, 3, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 3, 1, 1, 3), (2**29, 4, 2, 1, 4),
-    (0, 3, 1, 2, 2), (2**29, 4, 2, 2, 3)])
-def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order, window):
+@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", [
+    (0, 3, 1, 0, 1, False), (2**29, 3, 1, 0, 1, False), (0, 4, 2, 0, 1, False), (2**29, 6, 3, 0, 1, False),
+    (0, 3, 1, 1, 1, False), (2**29, 4, 2, 1, 1, False), (0, 3, 1, 1, 3, False), (2**29, 4, 2, 1, 4, False),
+    (0, 3, 1, 2, 2, False), (2**29, 4, 2, 2, 3, False), (0, 4, 2, 0, 1, True), (2**29, 6, 3, 2, 3, True)])
+def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order, window,
+                                                                  switches):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(K=K, G=G, order=order, window=window)
+    m = _random_model(K=K, G=G, order=order, window=window, switches=switches)
     hs = _all_haplotypes(m.n_sites)
     fast = m._estep(torch.from_numpy(hs).float(), 0, None).numpy()
     slow = np.array([math.log(sum(pr for _, pr in _paths(m, h, 0))) for h in hs])
@@ -108,18 +116,20 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
     assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order,window", [
-    (0, 2, 1, 0, 1), (2**29, 2, 1, 0, 1), (0, 4, 2, 0, 1), (2**29, 4, 2, 0, 1),
-    (0, 2, 1, 1, 1), (2**29, 4, 2, 1, 1), (0, 2, 1, 1, 3), (2**29, 4, 2, 1, 4),
-    (0, 2, 1, 2, 2), (2**29, 4, 2, 2, 4)])
-def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order, window):
+@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", [
+    (0, 2, 1, 0, 1, False), (2**29, 2, 1, 0, 1, False), (0, 4, 2, 0, 1, False), (2**29, 4, 2, 0, 1, False),
+    (0, 2, 1, 1, 1, False), (2**29, 4, 2, 1, 1, False), (0, 2, 1, 1, 3, False), (2**29, 4, 2, 1, 4, False),
+    (0, 2, 1, 2, 2, False), (2**29, 4, 2, 2, 4, False), (0, 4, 2, 0, 1, True), (2**29, 4, 2, 2, 4, True)])
+def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order, window,
+                                                                     switches):
     """The E-step's statistics against posteriors over every hidden path, with the segment
     checkpoints both recomputed (keep_bytes 0) and kept, with one ancestry group and with two
     (each group's recursion on its own, weighted by the group's posterior), with emissions of
     the cluster alone, of the cluster and the allele at a context site, and of the cluster and
-    the alleles at two context sites (statistics split by them)."""
+    the alleles at two context sites (statistics split by them), and with jumps that may leave
+    their group (each move split into a jump within the group and a switch)."""
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
-    m = _random_model(n_sites=5, K=K, G=G, order=order, window=window)
+    m = _random_model(n_sites=5, K=K, G=G, order=order, window=window, switches=switches)
     L = m.n_sites
     rng = np.random.default_rng(1)
     hs = rng.integers(0, 2, (6, L)).astype(np.uint8)
@@ -131,6 +141,9 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
     first = np.zeros(K)
     jump_rows = np.zeros((m.n_blocks, K, K))
     jumps = np.zeros(L - 1)
+    switch_to = np.zeros(K)
+    sigma = float(m.switch[0]) if switches else 0.0
+    start = m.start[0].double().numpy()
     for h in hs:
         paths = list(_paths(m, h, 0))
         total = sum(pr for _, pr in paths)
@@ -146,20 +159,25 @@ def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch
                     r = float(m.jump[l - 1])
                     q = m.jump_matrix[0, (l - 1) // m.config.block_sites].double().numpy()
                     # the share of the i -> j move that is a jump (a stay, i == j, may be either)
+                    # within the group, and that is a switch drawn from the start distribution
                     t = _transition(m, 0, l - 1)[i, j]
-                    jumped = 0.0 if t == 0 else r * q[i, j] / t
+                    jumped = 0.0 if t == 0 else r * (1 - sigma) * q[i, j] / t
+                    switched = 0.0 if t == 0 else r * sigma * start[j] / t
                     jump_rows[(l - 1) // m.config.block_sites, i, j] += w * jumped
-                    jumps[l - 1] += w * jumped
+                    jumps[l - 1] += w * (jumped + switched)
+                    switch_to[j] += w * switched
     np.testing.assert_allclose(counts.occupancy.numpy(), occupancy, atol=1e-5)
     np.testing.assert_allclose(counts.alt.numpy(), alt, atol=1e-5)
     np.testing.assert_allclose(counts.first[0].numpy(), first, atol=1e-5)
     np.testing.assert_allclose(counts.jump_rows[0].numpy(), jump_rows, atol=1e-5)
     np.testing.assert_allclose(counts.jumps.numpy(), jumps, atol=1e-5)
+    np.testing.assert_allclose(counts.switch_to[0].numpy(), switch_to, atol=1e-5)
 
 
-@pytest.mark.parametrize("order,window", [(0, 1), (1, 1), (1, 3), (2, 3)])
-def test_sampler_draws_haplotypes_with_the_model_probabilities(order, window):
-    m = _random_model(n_sites=4, K=3, P=2, order=order, window=window)
+@pytest.mark.parametrize("order,window,K,G,switches", [
+    (0, 1, 3, 1, False), (1, 1, 3, 1, False), (1, 3, 3, 1, False), (2, 3, 3, 1, False), (2, 3, 4, 2, True)])
+def test_sampler_draws_haplotypes_with_the_model_probabilities(order, window, K, G, switches):
+    m = _random_model(n_sites=4, K=K, P=2, order=order, window=window, G=G, switches=switches)
     m.populations, m.population_counts = ("A", "B"), (30, 10)
     hs = _all_haplotypes(4)
     codes = {tuple(h): i for i, h in enumerate(hs)}
@@ -287,19 +305,25 @@ def test_population_offsets_give_each_population_its_own_frequencies():
     assert ll_on > ll_off + 1.0
 
 
-def test_a_model_with_population_offsets_saves_and_loads_them(tmp_path):
+def test_a_model_with_population_offsets_and_group_switches_saves_and_loads_them(tmp_path):
     from haplogen.models import load_model
 
     rng = np.random.default_rng(7)
     x = (rng.random((120, 10)) < np.repeat([[0.2], [0.7]], 60, axis=0)).astype(np.uint8)
     labels = np.array(["A"] * 60 + ["B"] * 60)
-    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, block_sites=4, epochs=3, batch_size=32,
-                                            population_offsets=True), 10)
+    model = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, n_groups=2, block_sites=4, epochs=3, batch_size=32,
+                                            population_offsets=True, group_switches=True), 10)
     model.fit(x, seed=1, labels=labels)
     assert float(model.population_offset.abs().max()) > 0.05
     model.save(tmp_path / "m.pt")
     loaded, _ = load_model(tmp_path / "m.pt")
     assert torch.equal(loaded.population_offset, model.population_offset)
+    assert torch.equal(loaded.switch, model.switch) and loaded._switching
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload["weights"]["switch"] = torch.tensor([0.5, 1.5])
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(ModelError, match="group switch probabilities are not within 0 and 1"):
+        load_model(tmp_path / "bad.pt")
     np.testing.assert_array_equal(loaded.sample(40, seed=3, labels="B"), model.sample(40, seed=3, labels="B"))
     np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
 
@@ -353,6 +377,43 @@ def test_a_population_keeps_its_own_share_of_each_ancestry_group():
     model.fit(x, seed=1, labels=labels)
     for pop, other_group in (("A", lambda m: m > 0.5), ("B", lambda m: m < 0.5)):
         assert np.mean(other_group(model.sample(4000, seed=2, labels=pop).mean(1))) < 0.005
+
+
+def test_group_switches_make_admixed_haplotypes_mosaics_of_the_ancestries():
+    """Populations A and B of two ancestries (sites independent given the ancestry) and C, whose
+    haplotypes switch between the two ancestries every ten sites or so; one cluster per group.
+    Held in one group, an artificial C haplotype is A or B from end to end; with group switches it is a mosaic whose
+    ancestry proportions spread as the real ones do, its held-out haplotypes are likelier, and
+    A and B keep (nearly) never switching."""
+    rng = np.random.default_rng(8)
+    L = 60
+
+    def draw(pop: str, n: int, g: np.random.Generator) -> np.ndarray:
+        if pop == "C":
+            flips = g.random((n, L)) < 0.1
+            ancestry = (np.cumsum(flips, 1) + g.integers(0, 2, (n, 1))) % 2
+        else:
+            ancestry = np.full((n, L), 0 if pop == "A" else 1)
+        return (g.random((n, L)) < np.where(ancestry == 0, 0.15, 0.85)).astype(np.uint8)
+
+    x = np.vstack([draw(p, 300, rng) for p in "ABC"])
+    labels = np.repeat(list("ABC"), 300)
+    held = draw("C", 300, np.random.default_rng(9))
+    truth = draw("C", 3000, np.random.default_rng(10)).mean(1)
+    results = {}
+    for switches in (True, False):
+        model = HaplotypeHMM(HaplotypeHMMConfig(n_states=2, n_groups=2, block_sites=8, epochs=15, patience=15,
+                                                batch_size=256, emission_order=0, group_switches=switches), L)
+        model.fit(x, seed=1, labels=labels)
+        means = model.sample(3000, seed=2, labels="C").mean(1)
+        middle = float(np.mean((means > 0.3) & (means < 0.7)))
+        results[switches] = middle, float(model.log_likelihood(held, labels=["C"] * 300).mean()), model
+    (mid_on, ll_on, on), (mid_off, ll_off, _) = results[True], results[False]
+    assert mid_off < 0.15 and mid_on > 0.8 * float(np.mean((truth > 0.3) & (truth < 0.7)))
+    assert ll_on > ll_off + 3.0
+    codes = {p: i for i, p in enumerate(on.populations)}
+    assert float(on.switch[codes["C"]]) > 0.3
+    assert max(float(on.switch[codes["A"]]), float(on.switch[codes["B"]])) < 0.02
 
 
 def test_each_group_is_normalised_on_its_own_over_a_long_haplotype():

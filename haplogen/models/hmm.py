@@ -46,7 +46,13 @@ from the first site to the last (as mixar's ancestry type), the clusters within 
 initial groups are k-means clusters of whole haplotypes; each group's clusters come from k-means
 within it. The E-step runs each group's forward-backward recursion on its own, normalised on its
 own (a group that fits the start of a haplotype badly may fit its end well), and weighs the
-group's statistics by its posterior probability; a step costs ``O(K² / G)``.
+group's statistics by its posterior probability; a step costs ``O(K² / G)``. With
+``group_switches`` a jump leaves the group with probability ``σ_p`` (each population's own,
+learnt) and lands in a cluster drawn from ``π_p``, so an admixed haplotype is a mosaic of
+ancestries along the genome: ``T = (1 - r_l) I + r_l ((1 - σ_p) Q_{p,b} + σ_p 1 π_pᵀ)``. The
+groups are then coupled and one recursion runs over all K clusters (a step costs ``O(K²)``);
+the E-step splits each expected move into a jump within the group and a switch (whose landings
+count toward ``π_p``, with the first site's posterior).
 
 Likelihood. The forward recursion gives the exact ``log p(x | p)``; the likelihood of an
 unlabelled haplotype sums over the populations with their training shares. A step costs
@@ -142,6 +148,11 @@ class HaplotypeHMMConfig(ModelConfig):
     # never jumps from one group to another, so the model is a mixture of G HMMs and a
     # haplotype keeps its group (its ancestry) over its whole length; 1: any cluster can follow any
     n_groups: PositiveInt = 1
+    # with n_groups > 1: a jump may also leave the haplotype's ancestry group, with probability σ_p
+    # (learnt for each population), landing in a cluster drawn from the population's start
+    # distribution π_p: admixed haplotypes are mosaics of ancestries along the genome. A step then
+    # costs K² instead of K² / G (one recursion over all clusters)
+    group_switches: bool = False
     # what a cluster's allele at a site depends on: 0, the cluster alone (a Bernoulli per cluster and
     # site, as fastPHASE); 1, the cluster and the haplotype's allele at the site's context site
     # (context_window; two Bernoullis per cluster and site), so that the sub-lineages within a
@@ -243,7 +254,7 @@ class _Counts:
     """Expected sufficient statistics of one E-step (summed over haplotypes)."""
 
     #: the tensors, in the order of :meth:`tensors`
-    FIELDS = ("jump_rows", "jumps", "first", "occupancy", "alt", "offset_grad", "offset_hess")
+    FIELDS = ("jump_rows", "jumps", "first", "occupancy", "alt", "offset_grad", "offset_hess", "switch_to")
 
     def __init__(self, P: int, L: int, K: int, NB: int, device: torch.device, contexts: int = 1) -> None:
         self.jump_rows = torch.zeros(P, NB, K, K, dtype=torch.float64, device=device)  # expected jumps i -> j
@@ -259,6 +270,8 @@ class _Counts:
         # (the M-step moves the gradient with the offsets, so that blended statistics stay one)
         self.offset_grad = torch.zeros(P, L, dtype=torch.float64, device=device)
         self.offset_hess = torch.zeros(P, L, dtype=torch.float64, device=device)
+        # group_switches: expected jumps that left for a cluster drawn from π_p, by the cluster landed in
+        self.switch_to = torch.zeros(P, K, dtype=torch.float64, device=device)
         self.loglik = 0.0
         self.n: float = 0
 
@@ -285,10 +298,10 @@ class _Counts:
     @classmethod
     def from_state(cls, state: dict[str, Any], device: torch.device) -> "_Counts":
         out = cls.__new__(cls)
-        P, L = state["first"].shape[0], state["occupancy"].shape[0]
+        (P, K), L = state["first"].shape, state["occupancy"].shape[0]
         for key in cls.FIELDS:
             if key not in state:  # a checkpoint of an older haplogen
-                setattr(out, key, torch.zeros(P, L, dtype=torch.float64, device=device))
+                setattr(out, key, torch.zeros(P, K if key == "switch_to" else L, dtype=torch.float64, device=device))
                 continue
             value = state[key].to(device=device, dtype=torch.float64)
             if key in ("occupancy", "alt") and value.dim() == 2:  # a checkpoint of an older haplogen
@@ -317,7 +330,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
     # under torchrun the E-step's batches are shared out and the statistics summed
     distributed = True
     # model files written before emission_order existed were made with emissions of the cluster alone
-    legacy_settings = {"emission_order": 0, "population_offsets": False}
+    legacy_settings = {"emission_order": 0, "population_offsets": False, "group_switches": False}
 
     @classmethod
     def data_settings(cls, n_haplotypes: int, n_sites: int, given: Collection[str]) -> dict[str, Any]:
@@ -353,6 +366,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         self.second_context_site = torch.arange(-2, L - 2, device=dev).clamp_min(-1)
         # δ_{p,l}: each population's offset of every cluster's log-odds of ALT at each site, (P, L)
         self.population_offset = torch.zeros(P, L, device=dev)
+        # σ_p: each population's probability that a jump leaves its ancestry group (group_switches)
+        self.switch = torch.full((P,), 0.001, device=dev)
         # (K, K) 1 where a jump stays within an ancestry group (all ones with one group)
         group = self.group_of_state()
         self._allowed = (group.unsqueeze(1) == group.unsqueeze(0)).to(torch.float64)
@@ -363,6 +378,17 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         K, G = self.config.n_states, self.config.n_groups
         return torch.arange(K, device=self.device) // (K // G)
 
+    @property
+    def _switching(self) -> bool:
+        """True when a jump may leave its ancestry group (``group_switches`` with groups)."""
+        return bool(self.config.group_switches) and self.config.n_groups > 1
+
+    @property
+    def _chains(self) -> int:
+        """Forward recursions run side by side, each normalised on its own: one per ancestry group,
+        or one over every cluster when jumps may switch groups."""
+        return 1 if self._switching else self.config.n_groups
+
     # ---------------------------------------------------------------- E-step
     def _block_of(self, l: int) -> int:
         """Block of the interval between site ``l`` and ``l + 1``."""
@@ -370,16 +396,20 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
 
     def _transitions(self, pop: int, l0: int, l1: int) -> torch.Tensor:
         """Transition matrices of the intervals ``l0 .. l1 - 1`` (interval ``l`` lies between sites
-        ``l`` and ``l + 1``): ``(1 - r_l) I + r_l Q_{p, b(l)}``, shape (l1 - l0, K, K)."""
+        ``l`` and ``l + 1``): ``(1 - r_l) I + r_l Q_{p, b(l)}``, shape (l1 - l0, K, K); with
+        group switches ``(1 - r_l) I + r_l ((1 - σ_p) Q_{p, b(l)} + σ_p 1 π_pᵀ)``."""
         blocks = torch.arange(l0, l1, device=self.device) // self.config.block_sites
         r = self.jump[l0:l1]
         t = self.jump_matrix[pop, blocks] * r.view(-1, 1, 1)  # (n, K, K)
+        if self._switching:
+            sigma = self.switch[pop]
+            t.mul_(1.0 - sigma).add_(r.view(-1, 1, 1) * sigma * self.start[pop].view(1, 1, -1))
         t.diagonal(dim1=1, dim2=2).add_((1.0 - r).unsqueeze(1))
         return t
 
     def _group_blocks(self, t: torch.Tensor) -> torch.Tensor:
-        """The diagonal blocks of ``t`` (n, K, K), one per ancestry group: (n, G, K / G, K / G)."""
-        G = self.config.n_groups
+        """The diagonal blocks of ``t`` (n, K, K), one per recursion (:attr:`_chains`): (n, G, K / G, K / G)."""
+        G = self._chains
         if G == 1:
             return t.unsqueeze(1)
         n, K, _ = t.shape
@@ -566,7 +596,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         """
         B = x.shape[0]
         S = min(self.config.segment_sites, self.n_sites - s0)
-        K, G = self.config.n_states, self.config.n_groups
+        K, G = self.config.n_states, self._chains
         k = K // G
         if out is None:
             dtype, dev = self.emission.dtype, self.emission.device
@@ -600,7 +630,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         B, L = x.shape
         seg = self.config.segment_sites
         starts = list(range(0, L, seg))
-        K, G = self.config.n_states, self.config.n_groups
+        K, G = self.config.n_states, self._chains
         k_g = K // G
         dtype, dev = self.emission.dtype, self.emission.device
         loglik_g = torch.zeros(G, B, dtype=torch.float64, device=dev)
@@ -671,7 +701,16 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                 intervals = torch.arange(s0 + lo - 1, s0 + S - 1, device=self.device)
                 blocks = intervals // self.config.block_sites
                 q = self._group_blocks(self.jump_matrix[pop, blocks])
-                moved = (q * self.jump[intervals].view(-1, 1, 1, 1) * pair).double()  # (n, G, k, k)
+                r = self.jump[intervals].view(-1, 1, 1, 1)
+                if self._switching:
+                    # the share of each i -> j move that is a switch, r σ π(j), and a jump within
+                    # the group, r (1 - σ) Q(i, j)
+                    sigma = self.switch[pop]
+                    switched = (r * sigma * self.start[pop].view(1, 1, 1, -1) * pair).double()
+                    counts.jumps[intervals] += switched.sum((1, 2, 3))
+                    counts.switch_to[pop] += switched.sum((0, 1, 2))
+                    r = r * (1.0 - sigma)
+                moved = (q * r * pair).double()  # (n, G, k, k)
                 counts.jumps[intervals] += moved.sum((1, 2, 3))
                 counts.jump_rows[pop].index_add_(0, blocks, self._dense_from_blocks(moved))
             posterior = alpha.mul_(beta)  # (S, G, B, k): within a group, rows sum to 1
@@ -761,7 +800,9 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             self.jump = ((counts.jumps + 1.0) / (n + 2.0)).clamp(_EPS, 1 - _EPS).float()
         pooled = (counts.jump_rows.sum(0) + c.transition_prior / K) * self._allowed  # (B, K, K)
         pooled = pooled / pooled.sum(-1, keepdim=True).clamp_min(1e-300)
-        first = counts.first.sum(0) + 1.0 / K
+        # the start distribution is also where a group switch lands: its statistics count both
+        fresh = counts.first + counts.switch_to if self._switching else counts.first  # (P, K)
+        first = fresh.sum(0) + 1.0 / K
         first = first / first.sum()
         if counts.jump_rows.shape[0] > 1:
             rows = (counts.jump_rows + c.population_prior * pooled.unsqueeze(0)) * self._allowed
@@ -775,13 +816,21 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             group = self.group_of_state()
             in_group = first / torch.zeros(G, dtype=first.dtype, device=first.device).index_add_(0, group, first)[group]
             own = torch.zeros(counts.first.shape[0], G, dtype=first.dtype, device=first.device)
-            own.index_add_(1, group, counts.first)
+            own.index_add_(1, group, fresh)
             share = (own + 0.5 / G) / (own + 0.5 / G).sum(-1, keepdim=True)  # (P, G)
-            start = counts.first + c.population_prior * in_group.unsqueeze(0) * share[:, group]
+            start = fresh + c.population_prior * in_group.unsqueeze(0) * share[:, group]
             self.start = (start / start.sum(-1, keepdim=True)).float()
         else:
             self.jump_matrix = pooled.unsqueeze(0).float()
             self.start = first.unsqueeze(0).float()
+        if self._switching:
+            # σ_p: the population's share of jumps that left the group, drawn toward the pooled share
+            # (itself toward 0.001 by one jump's worth) by population_prior jumps' worth
+            left = counts.switch_to.sum(1)  # (P,)
+            jumps = counts.jump_rows.sum((1, 2, 3)) + left
+            pooled_share = (left.sum() + 0.001) / (jumps.sum() + 1.0)
+            share_p = (left + c.population_prior * pooled_share) / (jumps + c.population_prior)
+            self.switch = share_p.clamp(1e-6, 1 - 1e-6).float()
         a = c.emission_prior
         occupancy, alt = counts.occupancy.clamp_min(0), counts.alt.clamp_min(0)  # (L, K, contexts)
         theta = (alt.sum(-1) + a * f.unsqueeze(1)) / (occupancy.sum(-1) + a).clamp_min(1e-300)  # (L, K)
@@ -973,6 +1022,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             out["second_context_site"] = self.second_context_site
         if self.config.population_offsets:
             out["population_offset"] = self.population_offset
+        if self.config.group_switches:
+            out["switch"] = self.switch
         return out
 
     def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
@@ -980,6 +1031,12 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
             setattr(self, key, weights[key].to(device=self.device, dtype=torch.float32).clone())
         if self.config.population_offsets:
             self.population_offset = weights["population_offset"].to(device=self.device, dtype=torch.float32).clone()
+        if self.config.group_switches:
+            switch = weights["switch"].to(device=self.device, dtype=torch.float32).clone()
+            if bool(((switch < 0) | (switch > 1)).any()):
+                raise ModelError(f"the {self.name} model's group switch probabilities are not within 0 and 1: "
+                                 "the file is corrupt or was edited; train the model again")
+            self.switch = switch
         W = self.config.context_window
         corrupt = ModelError(
             f"the {self.name} model's context sites are not each 1 to {W} sites before their site "
@@ -1070,6 +1127,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         context = self.context_site.tolist()
         second = self.second_context_site.tolist()
         order = self.config.emission_order
+        switching = self._switching
         for s in range(0, n, batch_size):
             pops = pops_all[s:s + batch_size]
             k = pops.numel()
@@ -1082,6 +1140,9 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                     idx = torch.nonzero(moved).flatten()
                     if idx.numel():
                         cdf = jump_cdf[pops[idx], self._block_of(l - 1), z[idx]]  # (m, K)
+                        if switching:  # a switch draws the new cluster from π_p, in any group
+                            left = torch.rand(idx.numel(), generator=generator, device=self.device) < self.switch[pops[idx]]
+                            cdf = torch.where(left.unsqueeze(1), start_cdf[pops[idx]], cdf)
                         v = torch.rand(idx.numel(), 1, generator=generator, device=self.device, dtype=torch.float64)
                         z[idx] = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_max(K - 1)
                 ul = torch.rand(k, generator=generator, device=self.device)
