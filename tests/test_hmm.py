@@ -100,10 +100,19 @@ def _all_haplotypes(n_sites):
     return np.array(list(itertools.product([0, 1], repeat=n_sites)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", [
-    (0, 3, 1, 0, 1, False), (2**29, 3, 1, 0, 1, False), (0, 4, 2, 0, 1, False), (2**29, 6, 3, 0, 1, False),
-    (0, 3, 1, 1, 1, False), (2**29, 4, 2, 1, 1, False), (0, 3, 1, 1, 3, False), (2**29, 4, 2, 1, 4, False),
-    (0, 3, 1, 2, 2, False), (2**29, 4, 2, 2, 3, False), (0, 4, 2, 0, 1, True), (2**29, 6, 3, 2, 3, True)])
+def _cases(small: bool) -> list[tuple[int, int, int, int, int, bool]]:
+    """(keep_bytes, K, G, order, window, switches) of the enumeration tests: segment checkpoints
+    recomputed (0) and kept, one to three ancestry groups, emissions of order 0 to 2 with context
+    windows of 1 to 4, and jumps that may switch groups; ``small``: fewer clusters (the paths of
+    the statistics' test are enumerated more slowly)."""
+    one, three = (2, 4) if small else (3, 6)
+    return [(0, one, 1, 0, 1, False), (2**29, one, 1, 0, 1, False), (0, 4, 2, 0, 1, False),
+            (2**29, three, 3 if not small else 2, 0, 1, False), (0, one, 1, 1, 1, False), (2**29, 4, 2, 1, 1, False),
+            (0, one, 1, 1, 3, False), (2**29, 4, 2, 1, 4, False), (0, one, 1, 2, 2, False), (2**29, 4, 2, 2, 3, False),
+            (0, 4, 2, 0, 1, True), (2**29, three, 3 if not small else 2, 2, 3, True)]
+
+
+@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", _cases(small=False))
 def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, keep_bytes, K, G, order, window,
                                                                   switches):
     monkeypatch.setattr(hmm_module, "_KEEP_BYTES", keep_bytes)
@@ -116,10 +125,7 @@ def test_forward_likelihood_equals_the_sum_over_every_hidden_path(monkeypatch, k
     assert np.exp(fast).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", [
-    (0, 2, 1, 0, 1, False), (2**29, 2, 1, 0, 1, False), (0, 4, 2, 0, 1, False), (2**29, 4, 2, 0, 1, False),
-    (0, 2, 1, 1, 1, False), (2**29, 4, 2, 1, 1, False), (0, 2, 1, 1, 3, False), (2**29, 4, 2, 1, 4, False),
-    (0, 2, 1, 2, 2, False), (2**29, 4, 2, 2, 4, False), (0, 4, 2, 0, 1, True), (2**29, 4, 2, 2, 4, True)])
+@pytest.mark.parametrize("keep_bytes,K,G,order,window,switches", _cases(small=True))
 def test_expected_counts_equal_posterior_expectations_by_enumeration(monkeypatch, keep_bytes, K, G, order, window,
                                                                      switches):
     """The E-step's statistics against posteriors over every hidden path, with the segment
