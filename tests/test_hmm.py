@@ -334,6 +334,26 @@ def test_a_model_with_population_offsets_and_group_switches_saves_and_loads_them
     np.testing.assert_allclose(loaded.log_likelihood(x[:20]), model.log_likelihood(x[:20]), rtol=1e-6)
 
 
+def test_a_run_with_offsets_and_switches_resumes_exactly(tmp_path):
+    """Stepwise EM with population offsets and group switches, stopped after one pass and resumed
+    from its checkpoint, ends with the weights and samples of the run that was never stopped: the
+    running statistics of the offsets and the switches are part of the checkpoint."""
+    rng = np.random.default_rng(11)
+    x = (rng.random((240, 16)) < np.repeat([[0.15], [0.85], [0.5]], 80, axis=0)).astype(np.uint8)
+    labels = np.repeat(list("ABC"), 80)
+    config = HaplotypeHMMConfig(n_states=4, n_groups=2, block_sites=4, epochs=3, patience=3, batch_size=32,
+                                minibatch=64, population_offsets=True, group_switches=True)
+    straight = HaplotypeHMM(config, 16)
+    straight.fit(x, seed=2, labels=labels)
+    ckpt = tmp_path / "run.ckpt"
+    HaplotypeHMM(config, 16).fit(x, seed=2, labels=labels, epochs=1, checkpoint_path=ckpt)
+    resumed = HaplotypeHMM(config, 16)
+    resumed.fit(x, seed=2, labels=labels, checkpoint_path=ckpt, resume=True)
+    for key, value in straight._weights().items():
+        assert torch.equal(value, resumed._weights()[key]), key
+    np.testing.assert_array_equal(straight.sample(20, seed=3, labels="C"), resumed.sample(20, seed=3, labels="C"))
+
+
 def test_early_stopping_releases_the_best_validation_iteration():
     truth, x = _chain_data(300, 20, seed=4)
     model = HaplotypeHMM(HaplotypeHMMConfig(n_states=6, epochs=40, patience=2, batch_size=128), 20)
