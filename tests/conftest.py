@@ -49,6 +49,19 @@ def three_sets(h: Haplotypes, seed: int) -> dict[str, Haplotypes]:
     }
 
 
+def straight_and_resumed(make, x: np.ndarray, labels: np.ndarray | None, *, seed: int, first_epochs: int,
+                         checkpoint: Path):
+    """Two models from ``make()``: one trained straight through, one stopped after
+    ``first_epochs`` epochs (a checkpoint at ``checkpoint``) and resumed from it with a fresh
+    model. An exact resume gives the two the same weights."""
+    straight = make()
+    straight.fit(x, seed=seed, labels=labels)
+    make().fit(x, seed=seed, labels=labels, epochs=first_epochs, checkpoint_path=checkpoint)
+    resumed = make()
+    resumed.fit(x, seed=seed, labels=labels, checkpoint_path=checkpoint, resume=True)
+    return straight, resumed
+
+
 #: block size of the block-wise tests: far smaller than the sets, so that every statistic is cut
 #: into many blocks of rows and sites
 SMALL_BLOCKS = 24_000

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import haplogen.models.hmm as hmm_module
+from conftest import straight_and_resumed
 from haplogen.errors import ModelError
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
@@ -343,12 +344,8 @@ def test_a_run_with_offsets_and_switches_resumes_exactly(tmp_path):
     labels = np.repeat(list("ABC"), 80)
     config = HaplotypeHMMConfig(n_states=4, n_groups=2, block_sites=4, epochs=3, patience=3, batch_size=32,
                                 minibatch=64, population_offsets=True, group_switches=True)
-    straight = HaplotypeHMM(config, 16)
-    straight.fit(x, seed=2, labels=labels)
-    ckpt = tmp_path / "run.ckpt"
-    HaplotypeHMM(config, 16).fit(x, seed=2, labels=labels, epochs=1, checkpoint_path=ckpt)
-    resumed = HaplotypeHMM(config, 16)
-    resumed.fit(x, seed=2, labels=labels, checkpoint_path=ckpt, resume=True)
+    straight, resumed = straight_and_resumed(lambda: HaplotypeHMM(config, 16), x, labels, seed=2, first_epochs=1,
+                                             checkpoint=tmp_path / "run.ckpt")
     for key, value in straight._weights().items():
         assert torch.equal(value, resumed._weights()[key]), key
     np.testing.assert_array_equal(straight.sample(20, seed=3, labels="C"), resumed.sample(20, seed=3, labels="C"))

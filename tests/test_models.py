@@ -51,6 +51,7 @@ from haplogen.models.config import (
     parse_overrides,
 )
 from haplogen.models.training import TrainingInterrupted, read_checkpoint, remove_stale_parts
+from conftest import straight_and_resumed
 
 RBM_SMALL = RBMConfig(n_hidden=8, batch_size=40, n_chains=40, sample_burn_in=10, epochs=3)
 GAN_SMALL = GANConfig(epochs=2)
@@ -685,12 +686,9 @@ def test_a_conditional_family_learns_stores_and_samples_by_population(tmp_path):
 def test_a_conditional_family_resumes_exactly_and_checks_the_labels(tmp_path):
     x, labels = _two_populations()
     config = PopulationFrequenciesConfig(epochs=4)
-    straight = PopulationFrequencies(config, 10)
-    straight.fit(x, seed=1, labels=labels)
     ckpt = tmp_path / "run.ckpt"
-    PopulationFrequencies(config, 10).fit(x, seed=1, labels=labels, epochs=2, checkpoint_path=ckpt)
-    resumed = PopulationFrequencies(config, 10)
-    resumed.fit(x, seed=1, labels=labels, checkpoint_path=ckpt, resume=True)
+    straight, resumed = straight_and_resumed(lambda: PopulationFrequencies(config, 10), x, labels, seed=1,
+                                             first_epochs=2, checkpoint=ckpt)
     assert torch.equal(straight.logits, resumed.logits)
     relabelled = np.where(labels == "A", "C", labels)
     with pytest.raises(ModelError, match="trained with the populations A, B, the labels now give B, C"):
