@@ -422,6 +422,17 @@ def train(
                   checkpoint_every_s=checkpoint_every_s, progress=progress, command=command)
 
 
+def _chosen_from_data(model: str, h: Haplotypes, overrides: Mapping[str, Any] | None,
+                      resume: bool) -> dict[str, Any]:
+    """The settings family ``model`` takes from the size of ``h`` where ``overrides`` set none
+    (:meth:`GenerativeModel.data_settings`); none for a resumed run, which has its checkpoint's."""
+    from .models.registry import get_family
+
+    if resume:
+        return {}
+    return get_family(model).data_settings(h.n_haplotypes, h.n_sites, set(overrides or {}))
+
+
 def _train(
     h: Haplotypes,
     *,
@@ -487,9 +498,7 @@ def _train(
         seed = dist.broadcast_int(seed)
         if threads is None:
             threads = max(1, (os.cpu_count() or 1) // size)
-    # settings the family takes from the size of the data where the user set none (a resumed
-    # run has its checkpoint's)
-    chosen = {} if resume else MODELS[model].data_settings(h.n_haplotypes, h.n_sites, set(overrides or {}))
+    chosen = _chosen_from_data(model, h, overrides, resume)
     config = make_config(model, {**stored_config, **chosen, **dict(overrides or {})})
     n_threads = set_threads(threads)
     parameters = {
@@ -1580,11 +1589,10 @@ def train_from_file(
                     "are labelled 'unknown' and learnt as a population of their own; pass --missing-labels drop "
                     "to leave them out"
                 )
-    if not train_options.get("resume", False):
-        chosen = get_family(model).data_settings(h.n_haplotypes, h.n_sites, set(train_options.get("overrides") or {}))
-        if chosen:
-            say(f"for {h.n_haplotypes} training haplotypes {model} takes "
-                + ", ".join(f"{k}={v}" for k, v in chosen.items()) + " (set them with --set to choose)")
+    chosen = _chosen_from_data(model, h, train_options.get("overrides"), train_options.get("resume", False))
+    if chosen:
+        say(f"for {h.n_haplotypes} training haplotypes {model} takes "
+            + ", ".join(f"{k}={v}" for k, v in chosen.items()) + " (set them with --set to choose)")
     return train(h, model=model, out_dir=out_dir, **train_options)
 
 

@@ -243,6 +243,12 @@ _READ_ROWS = 4096
 _KEEP_BYTES = 2**29
 
 
+def _shifted(theta: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Frequencies ``theta`` shifted by ``offset`` in log-odds, σ(logit θ + δ) (a population's
+    offsets, broadcast), kept within (ε, 1 - ε)."""
+    return torch.sigmoid(torch.logit(theta) + offset).clamp(_EPS, 1 - _EPS)
+
+
 def _column_sums(x: torch.Tensor, rows: int = 128) -> torch.Tensor:
     """Column sums of a 0/1 matrix (n, L) as float64 (L,), a few rows at a time: torch sums a
     uint8 tensor by converting all of it to int64 first (8 bytes per allele)."""
@@ -440,8 +446,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         em = self.emission[s0:s0 + S]
         if not self._offsets:
             return em
-        shift = self.population_offset[pop, s0:s0 + S].view(S, *([1] * (em.dim() - 1)))
-        return torch.sigmoid(torch.logit(em) + shift).clamp(_EPS, 1 - _EPS)
+        return _shifted(em, self.population_offset[pop, s0:s0 + S].view(S, *([1] * (em.dim() - 1))))
 
     @property
     def _contexts(self) -> int:
@@ -1129,7 +1134,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         context = self.context_site.tolist()
         second = self.second_context_site.tolist()
         order = self.config.emission_order
-        switching = self._switching
+        switching, offsets = self._switching, self._offsets
         for s in range(0, n, batch_size):
             pops = pops_all[s:s + batch_size]
             k = pops.numel()
@@ -1157,7 +1162,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                         theta = self.emission[l, z, before + 2 * out[s:s + k, second[l]].long()]
                     else:
                         theta = self.emission[l, z, before]
-                if self._offsets:
-                    theta = torch.sigmoid(torch.logit(theta) + self.population_offset[pops, l]).clamp(_EPS, 1 - _EPS)
+                if offsets:
+                    theta = _shifted(theta, self.population_offset[pops, l])
                 out[s:s + k, l] = (ul < theta).to(torch.uint8)
         return out
