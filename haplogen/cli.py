@@ -541,7 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --utility imputation: keep every Nth SNP of the targets (the 'array'), impute the rest")
     p.add_argument("--no-reference", action="store_true",
                    help="with --holdout: do not score the holdout like a synthetic set (the report's reference "
-                   "column, what an honest generator can reach; it costs about one more set)")
+                   "column, what an honest generator can reach; it costs about one more set). Train-on-real accuracy and the "
+                   "real imputation panel's r², measured anyway, stay in that column")
     p.add_argument("--statistics", nargs="+", metavar="NAME", help="run only these statistics (registry names)")
     p.add_argument("--exclude", nargs="+", metavar="NAME", default=[], help="leave these statistics out")
     p.add_argument("--blockwise", choices=["auto", "on", "off"], default="auto",

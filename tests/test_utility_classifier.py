@@ -181,6 +181,11 @@ def test_train_on_artificial_shows_in_metrics_json(utility_registered, thirds, t
     assert document["statistics"]["toar_accuracy"]["reference"] == pytest.approx(direct["accuracy"]["real"])
     assert document["statistics"]["toar_macro_f1"]["reference"] == pytest.approx(direct["macro_f1"]["real"])
     assert gap["reference"] is None
+    # measured anyway: it stays when the holdout is not scored as a set
+    off = evaluate(train, {"other real": other}, holdout=holdout, seed=3, statistics=["train_on_artificial"],
+                   reference=False)
+    assert off.reference == {"toar_accuracy": pytest.approx(direct["accuracy"]["real"]),
+                             "toar_macro_f1": pytest.approx(direct["macro_f1"]["real"])}
     assert any(note.startswith("Train on real, test on real: accuracy") for note in document["notes"])
     assert any("unlabelled: not scored" in note for note in document["notes"])
     assert "imputation" in document["skipped"]  # opt-in

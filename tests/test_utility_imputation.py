@@ -364,18 +364,26 @@ def test_imputation_shows_in_metrics_json_when_asked_for(utility_registered, spl
 
     train, holdout = split
     shuffled = shuffled_columns(train, 1)
-    ev = evaluate(train, {"shuffled": shuffled}, holdout=holdout, seed=3, statistics=["imputation"],
-                  options={"imputation": {"array_every": 8}})
+    # the holdout itself passed as a set (reordered, renamed), as a benchmark's floor row does: as a
+    # panel it would impute the targets from themselves, so it is left out with a note
+    itself = Haplotypes.from_matrix(holdout.matrix[::-1], holdout.sites, prefix="H")
+    ev = evaluate(train, {"shuffled": shuffled, "itself": itself}, holdout=holdout, seed=3,
+                  statistics=["imputation"], options={"imputation": {"array_every": 8}}, reference=False)
     result = ev.results["imputation"].result
     assert result["array_every"] == 8 and result["panels"] == ["real", "shuffled", "real+shuffled"]
+    assert "imputation_r2" not in ev.metrics["itself"]
+    assert any(n.startswith("Imputation: set 'itself' holds the holdout's own haplotypes") for n in ev.notes)
     paths = write_outputs(ev, tmp_path)
     document = json.loads(Path(paths["metrics"]).read_text())
     stats = document["statistics"]
     assert stats["imputation_r2"]["values"]["shuffled"] == pytest.approx(result["r2"]["shuffled"])
-    assert stats["imputation_r2"]["reference"] == pytest.approx(result["r2"]["real"])  # the real panel
+    # the real panel is the reference column, by bin too, even when the holdout is not scored as a set
+    assert stats["imputation_r2"]["reference"] == pytest.approx(result["r2"]["real"])
     for k, key in enumerate(("imputation_r2_maf_le1", "imputation_r2_maf_1to5", "imputation_r2_maf_gt5")):
         expected = result["r2_by_bin"]["shuffled"][k]
         assert stats[key]["values"]["shuffled"] == (None if np.isnan(expected) else pytest.approx(expected))
+        real = result["r2_by_bin"]["real"][k]
+        assert stats[key]["reference"] == (None if np.isnan(real) else pytest.approx(real))
     assert stats["imputation_r2_gap"]["values"]["shuffled"] == pytest.approx(
         result["r2"]["shuffled"] - result["r2"]["real"])
     assert stats["imputation_r2_gap"]["values"]["shuffled"] < -0.2  # no LD, no imputation
