@@ -430,7 +430,8 @@ def _chosen_from_data(model: str, h: Haplotypes, overrides: Mapping[str, Any] | 
 
     if resume:
         return {}
-    return get_family(model).data_settings(h.n_haplotypes, h.n_sites, set(overrides or {}))
+    return get_family(model).data_settings(h.n_haplotypes, h.n_sites, set(overrides or {}),
+                                           median_spacing=h.sites.median_spacing())
 
 
 def _train(
@@ -1591,7 +1592,9 @@ def train_from_file(
                 )
     chosen = _chosen_from_data(model, h, train_options.get("overrides"), train_options.get("resume", False))
     if chosen:
-        say(f"for {h.n_haplotypes} training haplotypes {model} takes "
+        spacing = h.sites.median_spacing()
+        where = "" if spacing is None else f" with neighbouring SNPs {spacing:,.0f} bp apart (median)"
+        say(f"for {h.n_haplotypes} training haplotypes{where} {model} takes "
             + ", ".join(f"{k}={v}" for k, v in chosen.items()) + " (set them with --set to choose)")
     return train(h, model=model, out_dir=out_dir, **train_options)
 

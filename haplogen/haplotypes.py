@@ -113,6 +113,18 @@ class Sites:
             alt=np.full(n_sites, "G", dtype=object),
         )
 
+    def median_spacing(self) -> float | None:
+        """Median distance in bp between neighbouring sites on one chromosome: a few hundred bp in a
+        densely typed region (haplotypes share long segments), 10⁵ bp and more for SNPs scattered
+        over a genome. None without two sites on one chromosome, or for the placeholder table of
+        :meth:`generic` (its positions say nothing)."""
+        n = self.n_sites
+        if n < 2 or self.same_as(Sites.generic(n, str(self.chrom[0]))):
+            return None
+        same = self.chrom[1:] == self.chrom[:-1]
+        gaps = np.abs(np.diff(self.position))[same]
+        return float(np.median(gaps)) if gaps.size else None
+
     def same_as(self, other: "Sites") -> bool:
         """True when both tables list the same sites (chromosome, position, REF, ALT) in order."""
         return (

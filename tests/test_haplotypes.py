@@ -94,3 +94,18 @@ def test_labels_round_trip(tmp_path, sim_haplotypes):
     again = sim_haplotypes.with_labels(labels)
     assert np.array_equal(again.population, sim_haplotypes.population)
     assert np.array_equal(again.super_population, sim_haplotypes.super_population)
+
+
+def test_median_spacing_is_the_median_gap_between_neighbours_on_one_chromosome():
+    rng = np.random.default_rng(4)
+    chrom = np.repeat(["1", "2", "X"], [30, 1, 25])
+    position = np.concatenate([np.sort(rng.choice(10**6, 30, replace=False)), [5],
+                               np.sort(rng.choice(10**7, 25, replace=False))]) + 1
+    sites = Sites(chrom=chrom, position=position, id=["."] * 56, ref=["A"] * 56, alt=["T"] * 56)
+    gaps = [position[i + 1] - position[i] for i in range(55) if chrom[i + 1] == chrom[i]]  # 29 + 24 pairs
+    assert len(gaps) == 53
+    assert sites.median_spacing() == pytest.approx(sorted(gaps)[26])
+    # one site per chromosome, a single site, and the placeholder table: unknown
+    assert Sites(chrom=["1", "2"], position=[10, 10], id=["."] * 2, ref=["A"] * 2, alt=["T"] * 2).median_spacing() is None
+    assert sites.take([0]).median_spacing() is None
+    assert Sites.generic(40).median_spacing() is None

@@ -202,10 +202,13 @@ class GenerativeModel(abc.ABC):
     legacy_settings: ClassVar[dict[str, Any]] = {}
 
     @classmethod
-    def data_settings(cls, n_haplotypes: int, n_sites: int, given: Collection[str]) -> dict[str, Any]:
-        """Settings a training run takes from the size of its data where the user set none of
-        them (``given``: the settings set): the family's choice for data of ``n_haplotypes`` x
-        ``n_sites``, recorded in the model's configuration like any other. None by default."""
+    def data_settings(cls, n_haplotypes: int, n_sites: int, given: Collection[str], *,
+                      median_spacing: float | None = None) -> dict[str, Any]:
+        """Settings a training run takes from its data where the user set none of them
+        (``given``: the settings set): the family's choice for data of ``n_haplotypes`` x
+        ``n_sites`` whose neighbouring SNPs lie ``median_spacing`` bp apart (the median over
+        pairs on one chromosome; None when unknown), recorded in the model's configuration like
+        any other. None by default."""
         return {}
 
     @classmethod
