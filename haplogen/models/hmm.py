@@ -113,7 +113,7 @@ class HaplotypeHMMConfig(ModelConfig):
     # nor n_groups takes 32 in 4 groups (data_settings). With emissions of order 1 on the 805-SNP
     # panel (GPC's split, context the site before): 16 -389.06 nats per held-out haplotype, 32
     # -390.19, 8 -388.46 but near copies on the demo's data and a worse train-on-artificial
-    # accuracy. On a contiguous region of thousands of haplotypes, 96 in 3 groups is far better (README)
+    # accuracy. On a densely typed region (DENSE_SPACING) it takes 96 in 3 groups, far better there (README)
     n_states: PositiveInt = 16
     # site intervals that share one jump matrix Q (K² numbers per block and population)
     block_sites: PositiveInt = 32
