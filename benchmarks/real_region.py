@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     provenance = json.loads((model / "provenance.json").read_text())
     result["training"] = provenance.get("training")
+    result["best_validation"] = best_validation(model / "training_log.tsv")
+    result["chosen_from_data"] = (provenance.get("parameters") or {}).get("chosen_from_data") or {}
     n = int((provenance.get("training_data") or {}).get("n_haplotypes") or 5000)  # as many as the training set
     if not step("generate", "generate", model, "-n", n, "-o", ag, "--seed", args.seed + 2,
                 "--threads", args.threads, "--overwrite"):
@@ -142,6 +144,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def best_validation(log: Path) -> dict[str, Any] | None:
+    """The released pass of a training log: the lowest validation loss (nats per site) and its pass."""
+    try:
+        rows = [line.split("\t") for line in log.read_text().splitlines()]
+    except OSError:
+        return None
+    if not rows or "nll_val" not in rows[0]:
+        return None
+    col, ep = rows[0].index("nll_val"), rows[0].index("epoch")
+    scored = [(float(r[col]), int(r[ep])) for r in rows[1:] if len(r) > col and r[col] not in ("", "nan")]
+    if not scored:
+        return None
+    value, epoch = min(scored)
+    return {"nll_val": value, "epoch": epoch}
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"# {result['benchmark']}", "",
              f"{software_line(result['software'])}, started {result['started']}; input `{Path(result['input']['path']).name}` (sha256 "
@@ -155,15 +173,22 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("failed"):
         return "\n".join(lines + ["", f"Not finished: {result['failed']}"]) + "\n"
     training = result.get("training") or {}
+    chosen = result.get("chosen_from_data") or {}
+    if chosen:
+        lines += ["", "Settings the model took from the data: "
+                  + ", ".join(f"{k}={v}" for k, v in chosen.items()) + "."]
     lines += ["", f"Training: {training.get('epochs_run', training.get('epochs', '?'))} passes, stopped by "
-              f"{training.get('stopped_by', '?')}.", "",
+              f"{training.get('stopped_by', '?')}"
+              + (f"; best validation {result['best_validation']['nll_val']:.4f} nats per site, at pass "
+                 f"{result['best_validation']['epoch']} (the model released)" if result.get("best_validation") else "")
+              + ".", "",
               "| statistic | artificial | real holdout (reference) |", "| --- | --- | --- |"]
     syn, ref = result.get("metrics") or {}, result.get("reference") or {}
     for key, label, spec in SHOWN:
         if key in syn or key in ref:
             lines.append(f"| {label} | {_cell(syn.get(key), spec)} | {_cell(ref.get(key), spec)} |")
     lines.append(f"| privacy verdict | {', '.join(result.get('privacy', {}).values()) or '–'} | |")
-    if "heldout_ll" in syn:
+    if "heldout_ll" in syn and result.get("split_file"):  # the figure is for GPC's own split only
         lines += ["", f"GPC's hidden Chow-Liu tree, on its own 80/20 split of the chr15 region: {GPC_HOLDOUT_NATS} "
                   "nats per held-out haplotype (comparable only with `--split-file` set to that split)."]
     lines += ["", f"Report: `{result.get('report')}`."]
