@@ -683,7 +683,10 @@ def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_u
     # a densely typed region (neighbouring SNPs a few hundred bp apart) takes more clusters
     dense = hmm_module.DENSE_SPACING
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set(), median_spacing=dense) == {
-        "n_states": 96, "n_groups": 3}
+        "n_states": 48, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(2999, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
+    # ... and 96 from 3,000 haplotypes (about 25 or more per cluster: fewer overfit the donors)
+    assert HaplotypeHMM.data_settings(3000, 50, set(), median_spacing=291) == {"n_states": 96, "n_groups": 3}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set(), median_spacing=dense + 1) == {
         "n_states": 32, "n_groups": 4}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM - 1, 50, set(), median_spacing=400) == {}
@@ -703,7 +706,7 @@ def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_u
                            alt=["C"] * 8)
     record = haplogen.train(haplogen.Haplotypes.from_matrix(x, sites), model="hmm", out_dir=tmp_path / "dense",
                             seed=1, epochs=1)
-    assert record["parameters"]["chosen_from_data"] == {"n_states": 96, "n_groups": 3}
+    assert record["parameters"]["chosen_from_data"] == {"n_states": 48, "n_groups": 3}
     small = haplogen.Haplotypes.from_matrix(x[: hmm_module.GROUPED_FROM - 2])
     haplogen.train(small, model="hmm", out_dir=tmp_path / "small", seed=1, epochs=1)
     model, _ = load_model(tmp_path / "small" / "model.pt")

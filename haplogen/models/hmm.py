@@ -113,7 +113,7 @@ class HaplotypeHMMConfig(ModelConfig):
     # nor n_groups takes 32 in 4 groups (data_settings). With emissions of order 1 on the 805-SNP
     # panel (GPC's split, context the site before): 16 -389.06 nats per held-out haplotype, 32
     # -390.19, 8 -388.46 but near copies on the demo's data and a worse train-on-artificial
-    # accuracy. On a densely typed region (DENSE_SPACING) it takes 96 in 3 groups, far better there (README)
+    # accuracy. On a densely typed region (DENSE_SPACING) it takes 48 or 96 in 3 groups, far better there (README)
     n_states: PositiveInt = 16
     # site intervals that share one jump matrix Q (K² numbers per block and population)
     block_sites: PositiveInt = 32
@@ -237,14 +237,20 @@ TEST_SETTINGS = {
 GROUPED_FROM = 1000
 #: neighbouring SNPs at most this many bp apart (the median) make a densely typed region, where a
 #: run of GROUPED_FROM training haplotypes or more that sets neither n_states nor n_groups takes
-#: DENSE_STATES (data_settings): a few hundred bp in a sequenced region, 10⁵ bp and more for SNPs
-#: scattered over a genome (the 805-SNP panel) or thinned to 100 per 10 Mb (the demo's data)
+#: more clusters (DENSE_STATES, data_settings): a few hundred bp in a sequenced region, 10⁵ bp and
+#: more for SNPs scattered over a genome (the 805-SNP panel) or thinned to 100 per 10 Mb (the
+#: demo's data)
 DENSE_SPACING = 10_000
-#: the dense region's choice. On track B (10,000 SNPs 400 bp apart, 3,996 training haplotypes, one
-#: thread) validation 0.0165 nats per site after 9 passes against 0.0267 for 32 clusters in 4 groups
-#: after 12, at 1.5 times the time per pass; on the real chr15 region (GPC's split) -224.3 nats per
-#: held-out haplotype against GPC's -265.1 (README)
-DENSE_STATES = {"n_states": 96, "n_groups": 3}
+#: the dense region's choice by the number of training haplotypes (the first tier reached), about
+#: 25 haplotypes or more per cluster: fewer overfit the donors. On track B (10,000 SNPs 400 bp
+#: apart, 3,996 training haplotypes, one thread) 96 in 3 reached validation 0.0165 nats per site
+#: after 9 passes against 0.0267 for 32 clusters in 4 groups after 12, at 1.5 times the time per
+#: pass, privacy pass (closer-to-train share 0.528); on the real chr15 region (GPC's split) -224.3
+#: nats per held-out haplotype against GPC's -265.1. On a simulated region of 1,200 training
+#: haplotypes (benchmarks/results/dense_default/) 48 in 3 reached held-out 0.0398 bits per SNP, LD r
+#: 0.909, imputation r² 0.671, privacy pass (0.536), against 32 in 4's 0.0510, 0.865, 0.574, pass
+#: (0.505) and 96 in 3's 0.0311, 0.938, 0.755 with a privacy warning (0.563) (README)
+DENSE_STATES = ((3000, {"n_states": 96, "n_groups": 3}), (GROUPED_FROM, {"n_states": 48, "n_groups": 3}))
 
 _EPS = 1e-6
 #: rows read together (one read of a store's chunks serves several E-step batches)
@@ -358,12 +364,12 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         same cost per step, far closer population structure and spread (README, "Which model
         family"); below it, 16 in one, which overfit less. On a densely typed region (neighbouring
         SNPs at most :data:`DENSE_SPACING` bp apart), where haplotypes share long segments and
-        there are many more distinct ones to describe, it takes 96 clusters in 3 groups
-        (:data:`DENSE_STATES`)."""
+        there are many more distinct ones to describe, it takes more clusters in 3 groups: 48 from
+        1,000 haplotypes, 96 from 3,000 (:data:`DENSE_STATES`)."""
         if n_haplotypes < GROUPED_FROM or {"n_states", "n_groups"} & set(given):
             return {}
         if median_spacing is not None and median_spacing <= DENSE_SPACING:
-            return dict(DENSE_STATES)
+            return dict(next(settings for least, settings in DENSE_STATES if n_haplotypes >= least))
         return {"n_states": 32, "n_groups": 4}
     # given rows streamed from a store, it reads the rows of each E-step batch as it needs them
     streaming = True
