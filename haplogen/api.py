@@ -724,6 +724,7 @@ def generate(
     command: Sequence[str] | None = None,
     populations: str | Mapping[str, float] | None = None,
     batch_size: int | None = None,
+    temperature: float = 1.0,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     """Sample ``n`` artificial haplotypes from a trained model, in memory.
 
@@ -757,6 +758,10 @@ def generate(
         Haplotypes drawn per batch (None: :func:`haplogen.io.streaming.default_batch_size`
         of the model's sites). Part of the draw: recorded, and a different batch size gives
         other haplotypes for the same seed.
+    temperature
+        1 (the default) draws from the model itself; below 1, for a family that allows it
+        (hmm), each allele's log-odds given the model's state is divided by it, which draws
+        fewer stray alleles (README, "Sampling temperature"). Recorded.
 
     Returns
     -------
@@ -769,7 +774,7 @@ def generate(
     if n < 1:
         raise InputError(f"the number of haplotypes to generate must be at least 1, found {n}")
     return _sample_from(load_trained(model_dir), n, seed=seed, prefix=prefix, threads=threads, command=command,
-                        populations=populations, batch_size=batch_size)
+                        populations=populations, batch_size=batch_size, temperature=temperature)
 
 
 def batch_seed(seed: int, batch: int) -> int:
@@ -791,6 +796,7 @@ def draw_batches(
     seed: int,
     batch_size: int,
     labels: np.ndarray | None = None,
+    temperature: float = 1.0,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Draw ``n`` haplotypes from ``model`` a batch at a time.
 
@@ -812,6 +818,8 @@ def draw_batches(
         Haplotypes per batch.
     labels : ndarray of str, shape (n,), optional
         Population of each haplotype (:func:`assign_populations`).
+    temperature
+        The sampling temperature (:meth:`~haplogen.models.base.GenerativeModel.sample`).
 
     Yields
     ------
@@ -824,7 +832,8 @@ def draw_batches(
     for b, start in enumerate(range(0, n, batch_size)):
         stop = min(n, start + batch_size)
         part = None if labels is None else labels[start:stop]
-        yield start, stop, model.sample(stop - start, seed=batch_seed(seed, b), labels=part, batch_size=batch_size)
+        yield start, stop, model.sample(stop - start, seed=batch_seed(seed, b), labels=part, batch_size=batch_size,
+                                        temperature=temperature)
 
 
 def _generation_record(
@@ -838,13 +847,14 @@ def _generation_record(
     populations: str | Mapping[str, float] | None,
     batch_size: int,
     labels: np.ndarray | None,
+    temperature: float = 1.0,
 ) -> dict[str, Any]:
     """The provenance record of an artificial set (before it is written)."""
     model, _, model_provenance = loaded
     asked = populations if populations is None or isinstance(populations, str) else {str(k): float(v) for k, v in populations.items()}
     record = make_record(
         parameters={"n": n, "model": model.name, "prefix": prefix, "threads": n_threads, "populations": asked,
-                    "batch_size": batch_size},
+                    "batch_size": batch_size, "temperature": temperature},
         seed=seed,
         inputs=[model_provenance["model_file"]],
         command=command,
@@ -878,19 +888,23 @@ def _sample_from(
     command: Sequence[str] | None,
     populations: str | Mapping[str, float] | None = None,
     batch_size: int | None = None,
+    temperature: float = 1.0,
 ) -> tuple[Haplotypes, dict[str, Any]]:
     from .models.training import set_threads
 
     model, sites, model_provenance = loaded
     seed = resolve_seed(seed)
     batch_size = _check_batch_size(batch_size, sites.n_sites)
+    temperature = model.checked_temperature(temperature)
     labels = assign_populations(model, n, populations, seed=seed)  # (n,) or None; checked before any work
     n_threads = set_threads(threads)
     matrix = np.empty((n, sites.n_sites), dtype=np.uint8)
-    for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels):
+    for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels,
+                                           temperature=temperature):
         matrix[start:stop] = batch
     record = _generation_record(loaded, n, seed=seed, prefix=prefix, n_threads=n_threads, command=command,
-                                populations=populations, batch_size=batch_size, labels=labels)
+                                populations=populations, batch_size=batch_size, labels=labels,
+                                temperature=temperature)
     h = Haplotypes.from_matrix(matrix, sites, prefix=prefix, source={"generated_by": record})
     if labels is not None:
         supers = _super_populations(model_provenance)
@@ -1736,6 +1750,7 @@ def generate_to_file(
     warn: Say | None = None,
     populations: str | Mapping[str, float] | None = None,
     batch_size: int | None = None,
+    temperature: float = 1.0,
 ) -> dict[str, Any]:
     """Sample artificial haplotypes and write them as they are drawn (VCF, a VCF Zarr store, or
     hapt with its legend), optionally audited.
@@ -1773,8 +1788,9 @@ def generate_to_file(
     format
         ``"vcf"``, ``"vcz"`` or ``"hapt"``; None: from the name. A format that contradicts the
         name is refused.
-    seed, prefix, threads, batch_size
-        As in :func:`generate`: the same seed and batch size give the same haplotypes as there.
+    seed, prefix, threads, batch_size, temperature
+        As in :func:`generate`: the same seed, batch size and temperature give the same
+        haplotypes as there.
     audit, real, holdout, force
         Run the privacy audit against the training set ``real`` and the ``holdout``.
     legend, options
@@ -1824,6 +1840,7 @@ def generate_to_file(
     loaded = load_trained(model_dir)
     model, sites, model_provenance = loaded
     batch_size = _check_batch_size(batch_size, sites.n_sites)
+    temperature = model.checked_temperature(temperature)
     assign_populations(model, n, populations, seed=0)  # refuse a bad request before the audit reads its sets
     audit_warnings: list[str] = []
     if audit:
@@ -1840,7 +1857,8 @@ def generate_to_file(
     labels = assign_populations(model, n, populations, seed=seed)  # (n,) or None
     n_threads = set_threads(threads)
     record = _generation_record(loaded, n, seed=seed, prefix=prefix, n_threads=n_threads, command=command,
-                                populations=populations, batch_size=batch_size, labels=labels)
+                                populations=populations, batch_size=batch_size, labels=labels,
+                                temperature=temperature)
     supers = _super_populations(model_provenance)
     by_population = record.get("individuals_per_population")
     shown = (
@@ -1855,7 +1873,8 @@ def generate_to_file(
         data = outputs.path(files["data"])
         with HaplotypeSpill(data.parent / f".{data.name}.spill.part", sites.n_sites) as spill:
             last = time.monotonic()
-            for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels):
+            for start, stop, batch in draw_batches(model, n, seed=seed, batch_size=batch_size, labels=labels,
+                                                   temperature=temperature):
                 spill.append(batch)
                 if time.monotonic() - last > 10 and stop < n:
                     say(f"  sampled {stop:,} of {n:,} haplotypes")

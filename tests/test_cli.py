@@ -444,3 +444,35 @@ def test_evaluate_warns_when_real_is_not_the_training_data(pipeline, tmp_path, c
     notes = json.loads((tmp_path / "e" / "metrics.json").read_text())["notes"]
     assert any("is not the data the model" in note for note in notes)
     assert "is not the data the model" in (tmp_path / "e" / "report.html").read_text()
+
+
+# ---------------------------------------------------------------------------- sampling temperature
+def test_generate_temperature_is_refused_for_a_family_that_cannot_and_recorded_for_one_that_can(pipeline, tmp_path,
+                                                                                                capsys):
+    # the module's model is an RBM: a temperature other than 1 is refused in one line, nothing written
+    code, _, err = run(capsys, "generate", pipeline / "model", "-n", 4, "-o", tmp_path / "r.vcf.gz",
+                       "--temperature", 0.9, "--seed", 3)
+    assert code != 0 and "the rbm model cannot sample at a temperature (found 0.9)" in err and "hmm" in err
+    assert "Traceback" not in err and not (tmp_path / "r.vcf.gz").exists()
+    for bad in ("0", "-1", "nan", "inf", "warm"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["generate", str(pipeline / "model"), "-n", "4", "-o", str(tmp_path / "b.vcf.gz"),
+                  "--temperature", bad])
+        assert exit_info.value.code == 2
+        assert f"expected a finite number > 0, found '{bad}'" in capsys.readouterr().err
+    # 1 is the model itself, recorded
+    assert run(capsys, "generate", pipeline / "model", "-n", 4, "-o", tmp_path / "one.vcf.gz", "--seed", 3)[0] == 0
+    assert _header_record(tmp_path / "one.vcf.gz")["parameters"]["temperature"] == 1.0
+    # an hmm samples at a temperature and records it; the same seed at 1 draws other haplotypes
+    from haplogen.io import read_haplotypes
+
+    assert main(["train", str(pipeline / "split" / "train.vcf.gz"), "--model", "hmm", "--epochs", "2",
+                 "--seed", "5", "-o", str(tmp_path / "hmm")]) == 0
+    capsys.readouterr()
+    for name, t in (("cold", 0.5), ("plain", 1)):
+        code, _, err = run(capsys, "generate", tmp_path / "hmm", "-n", 200, "-o", tmp_path / f"{name}.vcf.gz",
+                           "--temperature", t, "--seed", 3)
+        assert code == 0, err
+    assert _header_record(tmp_path / "cold.vcf.gz")["parameters"]["temperature"] == 0.5
+    cold, plain = (read_haplotypes(tmp_path / f"{n}.vcf.gz").matrix for n in ("cold", "plain"))
+    assert not np.array_equal(cold, plain)

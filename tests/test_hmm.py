@@ -14,7 +14,7 @@ import torch
 
 import haplogen.models.hmm as hmm_module
 from conftest import straight_and_resumed
-from haplogen.errors import ModelError
+from haplogen.errors import InputError, ModelError
 from haplogen.models.hmm import HaplotypeHMM, HaplotypeHMMConfig, _Counts
 
 
@@ -203,6 +203,30 @@ def test_sampler_draws_haplotypes_with_the_model_probabilities(order, window, K,
     side = m._loglik_every_population(torch.from_numpy(hs).float()).numpy()
     np.testing.assert_allclose(np.exp(side[:, 0]), a, rtol=1e-5)
     np.testing.assert_allclose(np.exp(side[:, 1]), b, rtol=1e-5)
+
+
+@pytest.mark.parametrize("order,window,K,G,switches", [(0, 1, 3, 1, False), (2, 3, 4, 2, True)])
+def test_sampling_at_a_temperature_draws_from_the_model_with_each_emissions_log_odds_divided_by_it(
+        order, window, K, G, switches):
+    m = _random_model(n_sites=4, K=K, P=1, order=order, window=window, G=G, switches=switches)
+    T = 0.5
+    hs = _all_haplotypes(4)
+    codes = {tuple(h): i for i, h in enumerate(hs)}
+    # the slow obvious reference: the same model with every emission tempered by hand
+    cold = _random_model(n_sites=4, K=K, P=1, order=order, window=window, G=G, switches=switches)
+    theta = m.emission.double().numpy()
+    cold.emission = torch.from_numpy(theta ** (1 / T) / (theta ** (1 / T) + (1 - theta) ** (1 / T))).float()
+    n = 40_000
+    x = m.sample(n, seed=5, temperature=T)
+    freq = np.bincount([codes[tuple(h)] for h in x], minlength=len(hs)) / n
+    expected = np.exp(cold.log_likelihood(hs))
+    assert 0.5 * np.abs(freq - expected).sum() < 0.02
+    # ... which is not the model at temperature 1 (so the test sees the temperature)
+    assert 0.5 * np.abs(freq - np.exp(m.log_likelihood(hs))).sum() > 0.05
+    # temperature 1 is the model itself, draw for draw
+    assert np.array_equal(m.sample(500, seed=3, temperature=1.0), m.sample(500, seed=3))
+    with pytest.raises(InputError, match="finite number > 0"):
+        m.sample(5, seed=3, temperature=0.0)
 
 
 def _chain_data(n, L, seed, K=4):
@@ -525,7 +549,7 @@ def test_context_sites_are_the_predecessors_with_the_most_mutual_information():
 
 
 def test_a_model_file_with_context_sites_out_of_their_window_is_refused(tmp_path):
-    from haplogen.errors import ModelError
+    from haplogen.errors import InputError, ModelError
     from haplogen.models import load_model
 
     _, x = _chain_data(200, 12, seed=4)
@@ -543,7 +567,7 @@ def test_a_model_file_with_context_sites_out_of_their_window_is_refused(tmp_path
 
 
 def test_a_model_file_with_a_second_context_site_out_of_its_window_or_equal_to_the_first_is_refused(tmp_path):
-    from haplogen.errors import ModelError
+    from haplogen.errors import InputError, ModelError
     from haplogen.models import load_model
 
     _, x = _chain_data(200, 12, seed=4)

@@ -131,6 +131,22 @@ def _finite_number(value: Any, what: str, *, positive: bool) -> float:
     return float(value)
 
 
+def check_temperature(value: Any) -> float:
+    """A sampling temperature: a finite number > 0 (1 draws from the model itself)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if not ok or float(value) <= 0:
+        raise InputError(
+            f"the sampling temperature must be a finite number > 0 (1: the model's own distribution), found {value!r}"
+        )
+    return float(value)
+
+
+def _families() -> Any:
+    from .registry import MODELS  # the registry imports this module
+
+    return MODELS
+
+
 class StreamedRows:
     """Training rows read on demand, as a streaming family sees them.
 
@@ -196,6 +212,9 @@ class GenerativeModel(abc.ABC):
     #: True when the family trains on rows read on demand (:class:`StreamedRows`): given data
     #: streamed from a store, it never holds the whole matrix
     streaming: ClassVar[bool] = False
+    #: True when the family can sample at a temperature other than 1 (:meth:`sample`): each
+    #: allele's probability given the model's state, p, is drawn as p^(1/T) / (p^(1/T) + (1-p)^(1/T))
+    tempered: ClassVar[bool] = False
     #: settings added to the family after model files were written without them, with the value
     #: such a file was made with (which may differ from today's default): :meth:`load` fills
     #: them in, so that an older model file loads as the model it was
@@ -798,6 +817,7 @@ class GenerativeModel(abc.ABC):
         seed: int,
         labels: Sequence[str] | np.ndarray | str | None = None,
         batch_size: int = 4096,
+        temperature: float = 1.0,
     ) -> np.ndarray:
         """Draw ``n`` artificial haplotypes.
 
@@ -814,6 +834,11 @@ class GenerativeModel(abc.ABC):
             Refused by a family that is not conditional.
         batch_size
             Haplotypes drawn at once (bounds memory).
+        temperature
+            1 draws from the model itself. Below 1, for a family that allows it (``tempered``),
+            each allele's probability given the model's state, p, becomes p^(1/T) / (p^(1/T) +
+            (1-p)^(1/T)): fewer rare alleles off the model's clusters, haplotypes a little
+            closer to each other (README, "Sampling temperature").
 
         Returns
         -------
@@ -835,6 +860,7 @@ class GenerativeModel(abc.ABC):
             raise InputError(f"batch_size must be at least 1, found {batch_size}")
         if labels is not None and not self.conditional:
             raise self._not_conditional()
+        temperature = self.checked_temperature(temperature)
         generator = self._new_generator(int(seed))
         codes = None
         if self.conditional and self.populations is None:
@@ -862,10 +888,25 @@ class GenerativeModel(abc.ABC):
                     )
                 codes = self._encode(names)
         with torch.no_grad():
-            out = self._sample(n, generator, int(batch_size), codes)
+            if temperature == 1.0:
+                out = self._sample(n, generator, int(batch_size), codes)
+            else:
+                out = self._sample(n, generator, int(batch_size), codes, temperature=temperature)
         if isinstance(out, torch.Tensor):
             out = out.detach().cpu().numpy()
         return np.ascontiguousarray(out, dtype=np.uint8)
+
+    def checked_temperature(self, temperature: Any) -> float:
+        """``temperature`` as a float, refused (:class:`InputError`) unless it is a finite number
+        > 0 that this family can sample at (any for a ``tempered`` family, else only 1)."""
+        temperature = check_temperature(temperature)
+        if temperature != 1.0 and not self.tempered:
+            tempered = ", ".join(sorted(name for name, cls in _families().items() if cls.tempered)) or "none"
+            raise InputError(
+                f"the {self.name} model cannot sample at a temperature (found {temperature:g}); "
+                f"leave --temperature at 1, or use a family that can: {tempered}"
+            )
+        return temperature
 
     # ------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> None:

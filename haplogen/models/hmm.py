@@ -253,6 +253,12 @@ DENSE_SPACING = 10_000
 DENSE_STATES = ((3000, {"n_states": 96, "n_groups": 3}), (GROUPED_FROM, {"n_states": 48, "n_groups": 3}))
 
 _EPS = 1e-6
+
+
+def _tempered(theta: torch.Tensor, temperature: float) -> torch.Tensor:
+    """P(ALT) at ``temperature``: θ^(1/T) / (θ^(1/T) + (1-θ)^(1/T)), i.e. the log-odds divided by T."""
+    theta = theta.double().clamp(_EPS, 1 - _EPS)
+    return torch.sigmoid(torch.logit(theta) / temperature).to(torch.float32)
 #: rows read together (one read of a store's chunks serves several E-step batches)
 _READ_ROWS = 4096
 #: forward states (and emissions) of one E-step batch kept whole up to this size
@@ -373,6 +379,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         return {"n_states": 32, "n_groups": 4}
     # given rows streamed from a store, it reads the rows of each E-step batch as it needs them
     streaming = True
+    # generate --temperature: each emission's log-odds divided by T
+    tempered = True
 
     def __init__(self, config: HaplotypeHMMConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
@@ -1139,7 +1147,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         return torch.stack([self._estep(x, p, None) for p in range(self.start.shape[0])], dim=1)
 
     def _sample(
-        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
+        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None,
+        temperature: float = 1.0,
     ) -> torch.Tensor:
         L = self.n_sites
         out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
@@ -1186,5 +1195,7 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
                         theta = self.emission[l, z, before]
                 if offsets:
                     theta = _shifted(theta, self.population_offset[pops, l])
+                if temperature != 1.0:
+                    theta = _tempered(theta, temperature)
                 out[s:s + k, l] = (ul < theta).to(torch.uint8)
         return out
