@@ -401,7 +401,8 @@ def evaluate(runner: Runner, track: str, work: Path, *, real: Path, holdout: Pat
     out = work / "evaluation"
     step = runner.haplogen(
         f"{track}/evaluate", "evaluate", "--real", real, "--holdout", holdout, "--synthetic", *sets,
-        "--labels", labels, "--seed", seed, "--aats-repeats", aats_repeats, "-o", out, "--overwrite", *extra,
+        "--labels", labels, "--seed", seed, "--aats-repeats", aats_repeats, "-o", out, "--overwrite",
+        "--threads", runner.threads, *extra,
     )
     if not step.ok:
         return step, None
@@ -1090,7 +1091,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="the 1000g-805 folder (default: %(default)s)")
     parser.add_argument("--out", default=str(HERE / "results"), help="results folder (default: benchmarks/results)")
     parser.add_argument("--seed", type=int, default=1, help="seed of every step (default: 1)")
-    parser.add_argument("--threads", type=int, default=2, help="--threads of train and generate (default: 2)")
+    parser.add_argument("--threads", type=int, default=2, help="--threads of train, generate and evaluate (default: 2)")
     parser.add_argument("--families", default=None, help="families of tracks A and L (default: every registered one)")
     parser.add_argument("--b-families", default=None,
                         help="families of track B (default: every registered one but gan)")

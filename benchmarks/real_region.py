@@ -72,7 +72,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model settings for train")
     p.add_argument("--epochs", type=int, help="haplogen train --epochs")
     p.add_argument("--train-budget", default="1h", help="haplogen train --time-budget (default: 1h)")
-    p.add_argument("--threads", type=int, default=1, help="--threads of train and generate (default: 1)")
+    p.add_argument("--threads", type=int, default=1, help="--threads of train, generate and evaluate (default: 1)")
     p.add_argument("--seed", type=int, default=1, help="seed of split, train, generate, evaluate (+0, +1, +2, +3)")
     p.add_argument("--no-imputation", action="store_true", help="leave out evaluate --utility imputation")
     p.add_argument("--out", default=str(OUT), help=f"results folder (default: {_rel(OUT)})")
@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     utility = [] if args.no_imputation else ["--utility", "imputation"]
     if not step("evaluate", "evaluate", "--real", train, "--holdout", split / "holdout.vcf.gz", "--synthetic", ag,
-                "--model", model, *labels, *utility, "-o", ev, "--seed", args.seed + 3, "--overwrite"):
+                "--model", model, *labels, *utility, "-o", ev, "--seed", args.seed + 3, "--threads", args.threads,
+                "--overwrite"):
         return result
     metrics = json.loads((ev / "metrics.json").read_text())
     name = next((k for k, v in metrics.get("sets", {}).items() if v.get("role") == "synthetic"), "ag")

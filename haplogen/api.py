@@ -2040,6 +2040,7 @@ def evaluate_files(
     scheduler: str | None = None,
     workers: int | None = None,
     memory_limit: str | None = "auto",
+    threads: int | None = None,
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     say: Say | None = None,
@@ -2106,6 +2107,8 @@ def evaluate_files(
     workers, memory_limit
         Workers of the local cluster and the memory of each (``"4GB"``; ``"auto"`` shares the
         machine's memory out).
+    threads
+        torch CPU threads (None: the process's setting, all cores unless changed); recorded.
     overwrite
         Replace an existing report.
     command
@@ -2119,6 +2122,7 @@ def evaluate_files(
         The evaluation and ``{"report": path, "metrics": path}``.
     """
     from .evaluation import evaluate
+    from .models.training import set_threads
     from .report import write_outputs
 
     say = say or _quiet
@@ -2141,6 +2145,12 @@ def evaluate_files(
         raise InputError(f"expected {len(synthetic)} distinct names for the synthetic sets, found {list(names)}")
     tables = _synthetic_tables(synthetic, synthetic_labels)
     records, notes = _training_records(model, synthetic)
+    if threads is not None:
+        n_threads = set_threads(threads)
+    else:  # leave the process's setting as it is (a notebook may have chosen one)
+        import torch
+
+        n_threads = torch.get_num_threads()
 
     label_table = read_labels(labels) if labels is not None else None
     real_h = _read(real, what="real set", legend=legend, options=options, labels=labels,
@@ -2208,6 +2218,7 @@ def evaluate_files(
         )
     if engine is not None:
         notes.append(f"Statistics computed block by block on Dask arrays ({engine.description}).")
+    ev.provenance.setdefault("parameters", {})["threads"] = n_threads
     ev.notes.extend(notes)
     with outputs:
         write_outputs(ev, outputs.path(finals["report"]).parent)

@@ -476,3 +476,21 @@ def test_generate_temperature_is_refused_for_a_family_that_cannot_and_recorded_f
     assert _header_record(tmp_path / "cold.vcf.gz")["parameters"]["temperature"] == 0.5
     cold, plain = (read_haplotypes(tmp_path / f"{n}.vcf.gz").matrix for n in ("cold", "plain"))
     assert not np.array_equal(cold, plain)
+
+
+def test_evaluate_threads_is_used_and_recorded(pipeline, tmp_path, capsys):
+    import torch
+
+    d = pipeline
+    assert run(capsys, "generate", d / "model", "-n", 40, "-o", tmp_path / "ag.vcf.gz", "--seed", 4)[0] == 0
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        code, _, err = run(capsys, "evaluate", "--real", d / "split" / "train.vcf.gz", "--synthetic",
+                           tmp_path / "ag.vcf.gz", "--statistics", "allele_frequency", "--threads", 1, "-o", tmp_path / "eval")
+        assert code == 0, err
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["provenance"]["parameters"]["threads"] == 1
