@@ -259,6 +259,8 @@ def _tempered(theta: torch.Tensor, temperature: float) -> torch.Tensor:
     """P(ALT) at ``temperature``: θ^(1/T) / (θ^(1/T) + (1-θ)^(1/T)), i.e. the log-odds divided by T."""
     theta = theta.double().clamp(_EPS, 1 - _EPS)
     return torch.sigmoid(torch.logit(theta) / temperature).to(torch.float32)
+
+
 #: rows read together (one read of a store's chunks serves several E-step batches)
 _READ_ROWS = 4096
 #: forward states (and emissions) of one E-step batch kept whole up to this size
