@@ -706,11 +706,12 @@ def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_u
     assert HaplotypeHMM.data_settings(5000, 50, {"n_groups"}) == {}
     # a densely typed region (neighbouring SNPs a few hundred bp apart) takes more clusters
     dense = hmm_module.DENSE_SPACING
-    assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set(), median_spacing=dense) == {
-        "n_states": 48, "n_groups": 3}
-    assert HaplotypeHMM.data_settings(2999, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
-    # ... and 96 from 3,000 haplotypes (about 25 or more per cluster: fewer overfit the donors)
-    assert HaplotypeHMM.data_settings(3000, 50, set(), median_spacing=291) == {"n_states": 96, "n_groups": 3}
+    # ... with 25 training haplotypes or more per cluster (fewer overfit the donors): 32 in 4 below
+    # 1,200, 48 in 3 from there, 96 in 3 from 2,400
+    assert HaplotypeHMM.data_settings(1199, 50, set(), median_spacing=dense) == {"n_states": 32, "n_groups": 4}
+    assert HaplotypeHMM.data_settings(1200, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(2399, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(2400, 50, set(), median_spacing=291) == {"n_states": 96, "n_groups": 3}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set(), median_spacing=dense + 1) == {
         "n_states": 32, "n_groups": 4}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM - 1, 50, set(), median_spacing=400) == {}
@@ -725,11 +726,12 @@ def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_u
     model, _ = load_model(tmp_path / "told" / "model.pt")
     assert (model.config.n_states, model.config.n_groups) == (8, 1)
     assert record["parameters"]["chosen_from_data"] == {}
-    # the same haplotypes on SNPs 300 bp apart: a dense region
+    # 1,200 haplotypes on SNPs 300 bp apart: a dense region
     sites = haplogen.Sites(chrom=["1"] * 8, position=np.arange(1, 9) * 300, id=["."] * 8, ref=["A"] * 8,
                            alt=["C"] * 8)
-    record = haplogen.train(haplogen.Haplotypes.from_matrix(x, sites), model="hmm", out_dir=tmp_path / "dense",
-                            seed=1, epochs=1)
+    _, dense_x = _chain_data(1200, 8, seed=3)
+    record = haplogen.train(haplogen.Haplotypes.from_matrix(dense_x, sites), model="hmm",
+                            out_dir=tmp_path / "dense", seed=1, epochs=1)
     assert record["parameters"]["chosen_from_data"] == {"n_states": 48, "n_groups": 3}
     small = haplogen.Haplotypes.from_matrix(x[: hmm_module.GROUPED_FROM - 2])
     haplogen.train(small, model="hmm", out_dir=tmp_path / "small", seed=1, epochs=1)

@@ -241,16 +241,16 @@ GROUPED_FROM = 1000
 #: more for SNPs scattered over a genome (the 805-SNP panel) or thinned to 100 per 10 Mb (the
 #: demo's data)
 DENSE_SPACING = 10_000
-#: the dense region's choice by the number of training haplotypes (the first tier reached), about
-#: 25 haplotypes or more per cluster: fewer overfit the donors. On track B (10,000 SNPs 400 bp
-#: apart, 3,996 training haplotypes, one thread) 96 in 3 reached validation 0.0165 nats per site
-#: after 9 passes against 0.0267 for 32 clusters in 4 groups after 12, at 1.5 times the time per
-#: pass, privacy pass (closer-to-train share 0.528); on the real chr15 region (GPC's split) -224.3
-#: nats per held-out haplotype against GPC's -265.1. On a simulated region of 1,200 training
-#: haplotypes (benchmarks/results/dense_default/) 48 in 3 reached held-out 0.0398 bits per SNP, LD r
-#: 0.909, imputation r² 0.671, privacy pass (0.536), against 32 in 4's 0.0510, 0.865, 0.574, pass
-#: (0.505) and 96 in 3's 0.0311, 0.938, 0.755 with a privacy warning (0.563) (README)
-DENSE_STATES = ((3000, {"n_states": 96, "n_groups": 3}), (GROUPED_FROM, {"n_states": 48, "n_groups": 3}))
+#: the dense region's choice by the number of training haplotypes (the first tier reached; below
+#: the last, 32 in 4 as elsewhere): 25 training haplotypes or more per cluster, fewer overfit the
+#: donors. On simulated dense regions (benchmarks/results/dense_default/), 1,200 training
+#: haplotypes: 48 in 3 held-out 0.0398 bits per SNP, LD r 0.909, imputation r² 0.671, privacy pass
+#: (closer-to-train share 0.536), against 32 in 4's 0.0510, 0.865, 0.574, pass (0.505) and 96 in
+#: 3's 0.0311, 0.938, 0.755 with a privacy warning (0.563); 2,400: 96 in 3 0.0282, 0.954, 0.794,
+#: pass (0.523) against 48 in 3's 0.0358, 0.934, 0.716, pass (0.537). On track B (3,996) 96 in 3
+#: passes (0.500); on the real chr15 region (GPC's split) -224.3 nats per held-out haplotype
+#: against GPC's -265.1 (README)
+DENSE_STATES = ((2400, {"n_states": 96, "n_groups": 3}), (1200, {"n_states": 48, "n_groups": 3}))
 
 _EPS = 1e-6
 
@@ -373,11 +373,13 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         family"); below it, 16 in one, which overfit less. On a densely typed region (neighbouring
         SNPs at most :data:`DENSE_SPACING` bp apart), where haplotypes share long segments and
         there are many more distinct ones to describe, it takes more clusters in 3 groups: 48 from
-        1,000 haplotypes, 96 from 3,000 (:data:`DENSE_STATES`)."""
+        1,200 haplotypes, 96 from 2,400 (:data:`DENSE_STATES`; 25 haplotypes or more per cluster)."""
         if n_haplotypes < GROUPED_FROM or {"n_states", "n_groups"} & set(given):
             return {}
         if median_spacing is not None and median_spacing <= DENSE_SPACING:
-            return dict(next(settings for least, settings in DENSE_STATES if n_haplotypes >= least))
+            for least, settings in DENSE_STATES:
+                if n_haplotypes >= least:
+                    return dict(settings)
         return {"n_states": 32, "n_groups": 4}
     # given rows streamed from a store, it reads the rows of each E-step batch as it needs them
     streaming = True
