@@ -123,22 +123,20 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _finite_number(value: Any, what: str, *, positive: bool) -> float:
+def _finite_number(value: Any, what: str, *, positive: bool, need: str | None = None) -> float:
+    """``value`` as a float, refused unless it is a finite real number > 0 (``positive``) or >= 0;
+    ``need`` says what was expected (default: a number of seconds)."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
     if not ok or (float(value) <= 0 if positive else float(value) < 0):
-        need = "a finite number of seconds > 0" if positive else "a finite number of seconds >= 0"
+        need = need or ("a finite number of seconds > 0" if positive else "a finite number of seconds >= 0")
         raise InputError(f"{what} must be {need}, found {value!r}")
     return float(value)
 
 
 def check_temperature(value: Any) -> float:
     """A sampling temperature: a finite number > 0 (1 draws from the model itself)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if not ok or float(value) <= 0:
-        raise InputError(
-            f"the sampling temperature must be a finite number > 0 (1: the model's own distribution), found {value!r}"
-        )
-    return float(value)
+    return _finite_number(value, "the sampling temperature", positive=True,
+                          need="a finite number > 0 (1: the model's own distribution)")
 
 
 def _families() -> Any:
