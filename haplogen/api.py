@@ -752,8 +752,8 @@ def generate(
         The command line recorded in the provenance.
     populations
         For a conditional model trained with labels: one population (``"YRI"``), or shares
-        ``{"YRI": 0.5, "CEU": 0.5}`` (normalised); None draws each individual's population
-        in the training proportions. Refused by a model that cannot sample by population.
+        ``{"YRI": 0.5, "CEU": 0.5}`` (normalised); None takes the training proportions
+        (exact to one individual, shuffled). Refused by a model that cannot sample by population.
     batch_size
         Haplotypes drawn per batch (None: :func:`haplogen.io.streaming.default_batch_size`
         of the model's sites). Part of the draw: recorded, and a different batch size gives
@@ -997,9 +997,12 @@ def assign_populations(
       population of the mapping), so the proportions are exact to one individual. The
       individuals are laid out in the mapping's order: the first population's individuals
       first (``AG0``, ``AG1``, ...), then the next.
-    * None, for a model trained with labels: each individual's population is drawn at random
-      in the training proportions (a numpy generator seeded with ``seed``), as the model's
-      own marginal would draw them.
+    * None, for a model trained with labels: the training proportions, made exact to one
+      individual in the same way, the individuals then shuffled (a numpy generator seeded with
+      ``seed``) so that any run of rows mixes the populations. A stratified draw of the model's
+      own mixture: drawing each individual's population at random instead added noise to
+      every statistic of the set (805-SNP panel, 5,000 haplotypes, four seeds: pairwise W1
+      0.92-1.90 against 1.14-1.22, allele-frequency r 0.9984-0.9992 against 0.9993-0.9994).
 
     Parameters
     ----------
@@ -1030,9 +1033,9 @@ def assign_populations(
         if not (getattr(model, "conditional", False) and known):
             return None
         counts = np.asarray(model.population_counts, dtype=np.float64)
-        n_individuals = (n + 1) // 2
+        per_individual = _individuals_by_share(known, counts, (n + 1) // 2)
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x706F70]))  # "pop": apart from the model's draws
-        per_individual = np.asarray(known, dtype=object)[rng.choice(len(known), size=n_individuals, p=counts / counts.sum())]
+        per_individual = per_individual[rng.permutation(per_individual.size)]
         return per_individual[np.arange(n) // 2]
     if not getattr(model, "conditional", False):
         raise InputError(
@@ -1057,14 +1060,20 @@ def assign_populations(
             raise InputError(f"the share of {name} must be a positive finite number, found {share!r}")
     names = [str(k) for k in shares]
     weights = np.array([float(v) for v in shares.values()])
-    n_individuals = (n + 1) // 2
+    per_individual = _individuals_by_share(names, weights, (n + 1) // 2)
+    return per_individual[np.arange(n) // 2]
+
+
+def _individuals_by_share(names: Sequence[str], weights: np.ndarray, n_individuals: int) -> np.ndarray:
+    """``n_individuals`` population names in the shares ``weights`` (normalised), exact to one
+    individual by the largest-remainder method (the floor of each exact count, then one more
+    to the largest remainders, ties to the earlier name), laid out in the order of ``names``."""
     exact = weights / weights.sum() * n_individuals
     count = np.floor(exact).astype(np.int64)
-    # largest remainder; a stable sort keeps the mapping's order among equal remainders
+    # a stable sort keeps the order of names among equal remainders
     extra = np.argsort(-(exact - count), kind="stable")[: n_individuals - int(count.sum())]
     count[extra] += 1
-    per_individual = np.repeat(np.asarray(names, dtype=object), count)
-    return per_individual[np.arange(n) // 2]
+    return np.repeat(np.asarray(names, dtype=object), count)
 
 
 def _super_populations(model_provenance: Mapping[str, Any]) -> dict[str, str]:

@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--populations", metavar="POP=SHARE,...",
                    help="shares of individuals by population, e.g. YRI=0.5,CEU=0.5 (normalised; exact to one "
                    "individual, laid out in the order given). Without either option, a model trained with "
-                   "--labels draws each individual's population in the training proportions; the labels are "
+                   "--labels takes the training proportions (exact to one individual, in a seeded random order); the labels are "
                    "written beside the output as NAME.samples.tsv")
     p.add_argument("--audit", action="store_true", help="run the privacy audit and refuse to write a failing set")
     p.add_argument("--real", help="with --audit: the training set of the model")
