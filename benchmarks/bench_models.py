@@ -154,7 +154,7 @@ class Runner:
     work
         The benchmark's folder; logs go to ``work/logs``.
     threads
-        ``--threads`` given to ``train`` and ``generate``.
+        ``--threads`` given to ``train``, ``generate``, ``evaluate`` and ``score``.
     """
 
     def __init__(self, work: Path, threads: int) -> None:
@@ -693,7 +693,7 @@ def track_l(runner: Runner, args: argparse.Namespace, sizes: Sizes, fams: dict[s
             for side, path in (("train", train_vcf), ("holdout", holdout)):
                 table = work / f"{family}_{side}_scores.tsv"
                 step = runner.haplogen(f"l/score {family} {side}", "score", work / "models" / family, path,
-                                       "-o", table, "--overwrite")
+                                       "-o", table, "--overwrite", "--threads", runner.threads)
                 entry[side] = _score_table(table) if step.ok else {"failed": step.error}
         else:
             entry["method"] = ("model.log_likelihood through the Python API (this haplogen has no 'score' command); "
@@ -1091,7 +1091,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="the 1000g-805 folder (default: %(default)s)")
     parser.add_argument("--out", default=str(HERE / "results"), help="results folder (default: benchmarks/results)")
     parser.add_argument("--seed", type=int, default=1, help="seed of every step (default: 1)")
-    parser.add_argument("--threads", type=int, default=2, help="--threads of train, generate and evaluate (default: 2)")
+    parser.add_argument("--threads", type=int, default=2, help="--threads of train, generate, evaluate and score (default: 2)")
     parser.add_argument("--families", default=None, help="families of tracks A and L (default: every registered one)")
     parser.add_argument("--b-families", default=None,
                         help="families of track B (default: every registered one but gan)")

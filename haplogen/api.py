@@ -2245,6 +2245,7 @@ def score_file(
     legend: str | os.PathLike | None = None,
     options: Any = None,
     batch_size: int = 1024,
+    threads: int | None = None,
     overwrite: bool = False,
     command: Sequence[str] | None = None,
     say: Say | None = None,
@@ -2272,6 +2273,9 @@ def score_file(
         How to read ``data`` (:func:`read_input`).
     batch_size
         Haplotypes scored at once.
+    threads
+        torch CPU threads (recorded); None leaves the process's setting as it is (torch's
+        default: every core, which crawls beside another job using them).
     overwrite
         Replace an existing table.
     command
@@ -2288,6 +2292,7 @@ def score_file(
         ``output`` (path) and ``provenance``.
     """
     from .metrics.compression import bits_per_snp
+    from .models.training import set_threads
     from .scoring import check_scorable, check_sites, likelihood_description, score_haplotypes, write_scores
 
     say = say or _quiet
@@ -2299,6 +2304,12 @@ def score_file(
     h = _read(data, what="data", legend=legend, options=options, labels=labels,
               missing_labels=missing_labels, say=say, warn=warn)
     check_sites(sites, h.sites, data_name=str(data), model_name=str(model_dir))
+    if threads is not None:
+        n_threads = set_threads(threads)
+    else:  # leave the process's setting as it is (a notebook may have chosen one)
+        import torch
+
+        n_threads = torch.get_num_threads()
     ll = score_haplotypes(model, h, conditional=conditional, batch_size=batch_size)
     mean = float(ll.mean()) if ll.size else float("nan")
     bits = bits_per_snp(mean, h.n_sites)
@@ -2307,7 +2318,7 @@ def score_file(
     record = make_record(
         parameters={"model": model.name, "likelihood": "conditional" if conditional else "marginal",
                     "n_haplotypes": h.n_haplotypes, "n_sites": h.n_sites, "batch_size": batch_size,
-                    "mean_log_likelihood_nats": mean, "bits_per_snp": bits},
+                    "threads": n_threads, "mean_log_likelihood_nats": mean, "bits_per_snp": bits},
         seed=None,
         inputs=[model_provenance["model_file"], *([source] if source else []),
                 *([input_record(labels)] if labels is not None else [])],

@@ -345,6 +345,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         args.model_dir, args.data, args.output,
         labels=args.labels,
         missing_labels=args.missing_labels,
+        threads=args.threads,
         overwrite=args.overwrite,
         **_io(args),
     )
@@ -582,6 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
                    help="individuals absent from the labels table")
     p.add_argument("--overwrite", action="store_true", help="replace an existing table (refused otherwise)")
+    p.add_argument("--threads", type=_positive_int, help="torch intra-op threads (default: all cores); 1 beside "
+                   "another job: two processes on all cores slow each other many times over")
     _add_read_options(p)
     p.set_defaults(func=cmd_score)
 

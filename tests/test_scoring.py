@@ -82,6 +82,32 @@ def test_score_writes_one_row_per_haplotype(d, capsys):
     assert not list(d.glob(".*part")) and not list(d.glob(".haplogen-tmp-*"))
 
 
+def test_score_threads_is_used_and_recorded(d, tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        out_path = tmp_path / "t.scores.tsv"
+        code, _, err = run(capsys, "score", d / "mixar", d / "split" / "holdout.vcf.gz", "-o", out_path,
+                           "--threads", 1)
+        assert code == 0, err
+        assert torch.get_num_threads() == 1
+        assert read_scores(out_path)["provenance"]["parameters"]["threads"] == 1
+        # through the API without threads, the process's own setting is left alone and recorded
+        torch.set_num_threads(2)
+        scored = api.score_file(d / "mixar", d / "split" / "holdout.vcf.gz", tmp_path / "u.scores.tsv")
+        assert torch.get_num_threads() == 2 and scored["provenance"]["parameters"]["threads"] == 2
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in ("score", d / "mixar", d / "split" / "holdout.vcf.gz", "-o", tmp_path / "v.tsv",
+                               "--threads", 0)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--threads" in err and "expected a positive integer, found 0" in err
+    assert not (tmp_path / "v.tsv").exists()
+
+
 def test_score_help_has_an_example(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["score", "--help"])
