@@ -712,6 +712,10 @@ def test_from_a_thousand_training_haplotypes_hmm_takes_32_clusters_in_4_groups_u
     assert HaplotypeHMM.data_settings(1200, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
     assert HaplotypeHMM.data_settings(2399, 50, set(), median_spacing=dense) == {"n_states": 48, "n_groups": 3}
     assert HaplotypeHMM.data_settings(2400, 50, set(), median_spacing=291) == {"n_states": 96, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(3599, 50, set(), median_spacing=291) == {"n_states": 96, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(3600, 50, set(), median_spacing=dense) == {"n_states": 144, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(100_000, 50, set(), median_spacing=1) == {"n_states": 144, "n_groups": 3}
+    assert HaplotypeHMM.data_settings(100_000, 50, set(), median_spacing=dense + 1) == {"n_states": 32, "n_groups": 4}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM, 50, set(), median_spacing=dense + 1) == {
         "n_states": 32, "n_groups": 4}
     assert HaplotypeHMM.data_settings(hmm_module.GROUPED_FROM - 1, 50, set(), median_spacing=400) == {}

@@ -113,7 +113,7 @@ class HaplotypeHMMConfig(ModelConfig):
     # nor n_groups takes 32 in 4 groups (data_settings). With emissions of order 1 on the 805-SNP
     # panel (GPC's split, context the site before): 16 -389.06 nats per held-out haplotype, 32
     # -390.19, 8 -388.46 but near copies on the demo's data and a worse train-on-artificial
-    # accuracy. On a densely typed region (DENSE_SPACING) it takes 48 or 96 in 3 groups, far better there (README)
+    # accuracy. On a densely typed region (DENSE_SPACING) it takes 48, 96 or 144 in 3 groups, far better there (README)
     n_states: PositiveInt = 16
     # site intervals that share one jump matrix Q (K² numbers per block and population)
     block_sites: PositiveInt = 32
@@ -247,10 +247,17 @@ DENSE_SPACING = 10_000
 #: haplotypes: 48 in 3 held-out 0.0398 bits per SNP, LD r 0.909, imputation r² 0.671, privacy pass
 #: (closer-to-train share 0.536), against 32 in 4's 0.0510, 0.865, 0.574, pass (0.505) and 96 in
 #: 3's 0.0311, 0.938, 0.755 with a privacy warning (0.563); 2,400: 96 in 3 0.0282, 0.954, 0.794,
-#: pass (0.523) against 48 in 3's 0.0358, 0.934, 0.716, pass (0.537). On track B (3,996) 96 in 3
-#: passes (0.500); on the real chr15 region (GPC's split) -224.3 nats per held-out haplotype
-#: against GPC's -265.1 (README)
-DENSE_STATES = ((2400, {"n_states": 96, "n_groups": 3}), (1200, {"n_states": 48, "n_groups": 3}))
+#: pass (0.523) against 48 in 3's 0.0358, 0.934, 0.716, pass (0.537); on the real chr15 region
+#: (GPC's split) 96 in 3 -224.3 nats per held-out haplotype against GPC's -265.1 (README). 3,600:
+#: on track B (3,996; benchmarks/results/track_b/hmm_k144g3/) 144 in 3 held-out 0.0204 bits per
+#: SNP, LD r 0.956, PCA W1 0.094 / 0.105, imputation r² 0.837, pass (0.536, membership AUC 0.499)
+#: against 96 in 3's 0.0235, 0.947, 0.147 / 0.137, 0.803, pass (0.523), at 2.25 times the cost
+#: per pass (56 minutes for 32 passes on one thread, where 96 in 3 ran 35 in 30)
+DENSE_STATES = (
+    (3600, {"n_states": 144, "n_groups": 3}),
+    (2400, {"n_states": 96, "n_groups": 3}),
+    (1200, {"n_states": 48, "n_groups": 3}),
+)
 
 _EPS = 1e-6
 
@@ -373,7 +380,8 @@ class HaplotypeHMM(ValidationEarlyStopping, GenerativeModel):
         family"); below it, 16 in one, which overfit less. On a densely typed region (neighbouring
         SNPs at most :data:`DENSE_SPACING` bp apart), where haplotypes share long segments and
         there are many more distinct ones to describe, it takes more clusters in 3 groups: 48 from
-        1,200 haplotypes, 96 from 2,400 (:data:`DENSE_STATES`; 25 haplotypes or more per cluster)."""
+        1,200 haplotypes, 96 from 2,400, 144 from 3,600 (:data:`DENSE_STATES`; 25 haplotypes or
+        more per cluster)."""
         if n_haplotypes < GROUPED_FROM or {"n_states", "n_groups"} & set(given):
             return {}
         if median_spacing is not None and median_spacing <= DENSE_SPACING:
