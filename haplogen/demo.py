@@ -32,9 +32,10 @@ DEMO_LENGTH = 10_000_000
 DEMO_EPOCHS: int | None = None  # None: the family's default (hmm stops early on its validation set)
 #: the family the demo trains: the best on the demo's data (README, "Which model family"): hmm's
 #: defaults (32 clusters in 4 ancestry groups for its 1,200 training haplotypes) against mixar's,
-#: LD r 0.807 against 0.786, PCA W1 0.094 / 0.077 against 0.242 / 0.143, pairwise W1 0.81 against
-#: 4.60, AA truth / syn 0.532 / 0.523 against 0.605 / 0.419, held-out 0.461 bits per SNP against
-#: 0.464, privacy pass for both
+#: LD r 0.810 against 0.786, PCA W1 0.038 / 0.045 against 0.242 / 0.143, pairwise W1 0.34 against
+#: 4.60, AA truth / syn 0.534 / 0.510 against 0.605 / 0.419, held-out 0.461 bits per SNP against
+#: 0.464; hmm's privacy verdict is a warning on this small set (privacy loss about 0.065 against
+#: a limit of 0.058, README)
 DEMO_MODEL = "hmm"
 
 
