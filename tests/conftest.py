@@ -8,7 +8,10 @@ import os
 # operations are slower with two threads, and far slower when other work shares the cores
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -18,6 +21,21 @@ from haplogen.simulate import SimulationConfig, simulate_haplotypes  # noqa: E40
 
 #: the shared benchmark data beside the project; tests that use it skip when it is absent
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "1000g-805"
+#: the benchmark programs (not a package: each runs as a script)
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """The program ``benchmarks/NAME.py`` as a module, for tests of its functions; the folder is
+    on ``sys.path`` while it loads, for the programs that import ``bench_models``."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
 
 
 @pytest.fixture(scope="session")

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_benchmark
 from haplogen import api
 from haplogen.simulate import SimulationConfig
 from haplogen.utility.imputation import beagle_available, beagle_unavailable_reason
 
-HERE = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("panel_copies", HERE / "panel_copies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("panel_copies")
 
 
 def test_copied_haplotypes_are_those_equal_to_a_training_row(bench):

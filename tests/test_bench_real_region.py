@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent.parent / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def real_region():
-    sys.path.insert(0, str(HERE))
-    try:
-        spec = importlib.util.spec_from_file_location("real_region", HERE / "real_region.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(HERE))
+    return load_benchmark("real_region")
 
 
 def test_best_validation_is_the_lowest_pass_not_the_last(real_region, tmp_path):
