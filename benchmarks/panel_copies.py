@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from haplogen.io import read_haplotypes  # noqa: E402
-from haplogen.metrics.distance import nearest_neighbour_distances  # noqa: E402
-from haplogen.provenance import file_checksum  # noqa: E402
+from haplogen.metrics.distance import exact_copies, nearest_neighbour_distances  # noqa: E402
+from haplogen.provenance import file_checksum, write_json_atomic  # noqa: E402
 from haplogen.utility.imputation import imputation_r2, imputation_utility  # noqa: E402
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -42,8 +41,9 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 def copied_haplotypes(train: np.ndarray, holdout: np.ndarray) -> np.ndarray:
     """bool (n_holdout,): the held-out haplotype equals some training haplotype."""
-    known = {row.tobytes() for row in np.packbits(train, axis=1)}
-    return np.array([row.tobytes() in known for row in np.packbits(holdout, axis=1)], dtype=bool)
+    copied = np.zeros(len(holdout), dtype=bool)
+    copied[exact_copies(train, holdout)["copy_index"]] = True
+    return copied
 
 
 def split_r2(dosage: np.ndarray, truth: np.ndarray, bins: np.ndarray, groups: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -112,10 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "bin_labels": result["bin_labels"], "n_masked_by_bin": result["n_masked_by_bin"],
         "imputation": imputation, "nearest_training_distance": nearest, "beagle": result["settings"]["beagle"],
     }
-    tmp = out.with_name(out.name + ".part")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(out)
+    write_json_atomic(out, record)
 
     print(f"{copied.sum()} of {copied.size} held-out haplotypes equal a training one; "
           f"target individuals: " + ", ".join(f"{k} {int(v.sum())}" for k, v in groups.items() if k != "all"))

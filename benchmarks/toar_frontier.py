@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,20 +37,20 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from haplogen.api import _individuals_by_share  # noqa: E402
 from haplogen.haplotypes import Haplotypes, read_labels  # noqa: E402
 from haplogen.io import read_haplotypes  # noqa: E402
 from haplogen.privacy.audit import privacy_audit, privacy_verdict  # noqa: E402
-from haplogen.provenance import file_checksum  # noqa: E402
+from haplogen.provenance import file_checksum, write_json_atomic  # noqa: E402
 from haplogen.utility.classifier import train_on_synthetic  # noqa: E402
 
 
 def population_counts(train: Haplotypes, n: int) -> dict[str, int]:
-    """Haplotypes per population for ``n``, in the training proportions (largest remainder)."""
+    """Haplotypes per population for ``n``, in the training proportions (largest remainder, as
+    ``haplogen generate`` gives them)."""
     names, counts = np.unique(np.asarray(train.population), return_counts=True)
-    exact = counts / counts.sum() * n
-    out = np.floor(exact).astype(np.int64)
-    out[np.argsort(-(exact - out), kind="stable")[: n - int(out.sum())]] += 1
-    return {str(k): int(v) for k, v in zip(names, out)}
+    drawn = _individuals_by_share([str(k) for k in names], counts.astype(np.float64), n)
+    return {str(k): int(np.sum(drawn == k)) for k in names}
 
 
 def oracle_set(train: Haplotypes, weight: float, n: int, seed: int) -> Haplotypes:
@@ -127,10 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "inputs": {k: {"path": p, "sha256": file_checksum(p)} for k, p in inputs.items()},
         "seed": args.seed, "n": args.n, "weights": weights, "results": results,
     }
-    tmp = out.with_name(out.name + ".part")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(out)
+    write_json_atomic(out, record)
     print("| set | train-on-artificial accuracy | macro-F1 | privacy | closer-to-train share |")
     print("| --- | --- | --- | --- | --- |")
     for name, r in results.items():
