@@ -1,8 +1,9 @@
 """The interface shared by every haplogen model: ``fit`` / ``sample`` / ``save`` / ``load``.
 
 A model learns the distribution of the rows of an ``(n_haplotypes, n_sites)`` uint8 matrix of
-0/1 alleles and draws new rows from it. It never reads data files and never stores its training
-data. The training loop (epochs, time budget, checkpoints, exact resume, progress, divergence
+0/1 alleles and draws new rows from it. It never reads data files, and stores its training data
+only when it is a copying model whose reference panel they are (:attr:`GenerativeModel.panel_weights`:
+the mosaic family, whose model files must then stay where the data may be kept). The training loop (epochs, time budget, checkpoints, exact resume, progress, divergence
 checks, labels, device) lives here; a model family (one file, see
 :mod:`haplogen.models.registry`) implements a handful of hooks:
 
@@ -217,6 +218,10 @@ class GenerativeModel(abc.ABC):
     #: such a file was made with (which may differ from today's default): :meth:`load` fills
     #: them in, so that an older model file loads as the model it was
     legacy_settings: ClassVar[dict[str, Any]] = {}
+    #: weights whose first dimension is the number of haplotypes of the data the model was trained
+    #: on (a copying model's reference panel), which the configuration cannot give: loading checks
+    #: every other dimension of them (a model built on ``meta`` holds them with 0 rows)
+    panel_weights: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def data_settings(cls, n_haplotypes: int, n_sites: int, given: Collection[str], *,
@@ -796,6 +801,7 @@ class GenerativeModel(abc.ABC):
             {k: tuple(v.shape) for k, v in expected.items()},
             self.name,
             path,
+            panel=self.panel_weights,
         )
         for key, value in weights.items():
             if value.is_floating_point() and not bool(torch.isfinite(value).all()):
@@ -1034,6 +1040,7 @@ class GenerativeModel(abc.ABC):
             cls.name,
             path,
             n_sites=n_sites,
+            panel=cls.panel_weights,
         )
         token = _POPULATIONS.set(names)
         try:
@@ -1124,8 +1131,10 @@ def _check_weight_shapes(
     path: str | os.PathLike,
     *,
     n_sites: int | None = None,
+    panel: Collection[str] = (),
 ) -> None:
-    """Refuse stored weights whose names or shapes differ from the model's (one line)."""
+    """Refuse stored weights whose names or shapes differ from the model's (one line); the
+    weights named in ``panel`` may have any number of rows (their first dimension)."""
     claim = "" if n_sites is None else f" (its header claims {n_sites} sites)"
     if set(found) != set(expected):
         raise ModelError(
@@ -1135,7 +1144,12 @@ def _check_weight_shapes(
     for key, shape in found.items():
         if shape is None:
             raise ModelError(f"{path} is not a haplogen model checkpoint: weight '{key}' is not a tensor")
-        if shape != expected[key]:
+        want = expected[key]
+        if key in panel and len(shape) == len(want) >= 1:
+            same = shape[1:] == want[1:]
+        else:
+            same = shape == want
+        if not same:
             raise ModelError(
                 f"{path} is not a haplogen model checkpoint: weight '{key}' has shape {shape}, "
                 f"expected {expected[key]}{claim}; the file is corrupt or was edited"

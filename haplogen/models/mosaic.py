@@ -1,0 +1,420 @@
+"""Li-Stephens mosaics of the training haplotypes: exact likelihood, imputation-grade panels, sampling calibrated by a privacy self-audit.
+
+The model (``--model mosaic``) is the copying model of Li & Stephens (2003) with the training
+haplotypes as its reference panel (the *donors*). A haplotype ``x`` of population ``p`` (0/1,
+length ``L``) is a mosaic of segments copied from the donors of ``p``:
+
+1. the first donor ``z_1`` is drawn uniformly from the ``N_p`` donors of ``p``;
+2. between neighbouring sites the copying switches with probability ``s`` (the *switch
+   probability*, per site), to a donor drawn uniformly again (possibly the same);
+3. each allele is the donor's, miscopied (flipped) with probability ``ε``.
+
+Likelihood. ``p(x | p)`` is the forward algorithm of this hidden Markov model over the donors;
+as the switch target is uniform, a step costs ``O(N_p)``, so the exact log-likelihood of a
+haplotype costs ``O(L N_p)``: linear in the number of SNPs, and in the number of donors. An
+unlabelled haplotype's likelihood under a model trained with labels sums over the populations
+with their training shares.
+
+Fitting. ``s`` and ``ε`` are the two parameters; they are fitted by maximum likelihood of held-out
+individuals (``validation_fraction`` of the training individuals, up to ``fit_haplotypes`` of their
+haplotypes) copying from the others, by a pattern search in ``(log10 s, log10 ε)``: each epoch
+scores the four neighbours of the best point so far at the current step, moves to the best of them,
+or halves the step; the search ends when the step falls under ``min_step``. The released model
+copies from *every* training haplotype.
+
+Sampling, and why it is calibrated. A mosaic drawn at the likelihood's switch probability copies
+segments as long as an unseen haplotype shares with the panel: on a dense region of a few
+thousand haplotypes, hundreds of kb. Artificial haplotypes made of long exact segments of donors
+lie closer to those donors than to anyone else, and a membership attack sees it (on the
+benchmark's 10,000-SNP region, mean segments of 1 Mb: closer-to-train share 0.60, membership AUC
+0.63; 200 kb: 0.54 and 0.51). So sampling uses its own switch probability, chosen at the end of
+training by a *self-audit*: mosaics of the training side are drawn at ``s``, ``2s``, ``4s``...
+and audited against the held-out individuals exactly as ``haplogen evaluate`` audits a set against
+its holdout (the share of artificial haplotypes closer to a training haplotype than to a held-out
+one, and the AUC of a nearest-distance membership attack); the longest segments whose two figures
+are both within ``0.5 + privacy_margin`` are taken (``sample_switch`` sets it by hand instead).
+Longer segments make better imputation panels; shorter ones leak less.
+
+The model file holds the training haplotypes: it *is* the data. Share the artificial genomes,
+never a mosaic model file (``haplogen evaluate`` shows why: its likelihood membership attack on a
+copying model is near-perfect).
+
+Related models: Li & Stephens (2003); the copying model behind Beagle, IMPUTE and SHAPEIT; HAPNEST
+(Wharrie et al. 2023) resamples biobank haplotypes as mosaics. haplogen's ``hmm`` is the same chain
+over a few dozen learnt haplotype clusters instead of the donors themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .base import GenerativeModel
+from .config import ModelConfig, NonNegativeInt, PositiveFloat, PositiveInt, Range
+
+__all__ = ["MosaicConfig", "Mosaic"]
+
+FAMILY = "mosaic"
+
+#: the search's bounds of the switch and miscopy probabilities (log10)
+_LOG_SWITCH = (-7.0, 0.0)
+_LOG_MISCOPY = (-7.0, math.log10(0.2))
+#: the search's first miscopy probability (its first switch probability is 10 per L sites)
+_INITIAL_MISCOPY = 1e-3
+#: the first step of the search (log10 units) and the self-audit's largest number of doublings
+_INITIAL_STEP = 0.5
+_MAX_DOUBLINGS = 24
+
+
+@dataclass(frozen=True)
+class MosaicConfig(ModelConfig):
+    """Hyper-parameters of :class:`Mosaic`."""
+
+    # an upper bound on the steps of the search of the switch and miscopy probabilities; it ends
+    # by itself when its step falls under min_step (10-15 steps on the benchmark's data)
+    epochs: NonNegativeInt = 40
+    # share of training individuals held out as the copying targets that fit the two
+    # probabilities and as the holdout of the self-audit (both haplotypes of an individual stay
+    # on one side); the released model copies from them too
+    validation_fraction: Annotated[float, Range(gt=0, lt=1)] = 0.1
+    # held-out haplotypes whose likelihood is maximised (at most; the cost of a search step is
+    # fit_haplotypes x donors x sites)
+    fit_haplotypes: PositiveInt = 256
+    # the search ends when its step (in log10 of the probabilities) falls under this
+    min_step: PositiveFloat = 0.05
+    # the self-audit takes the longest segments whose closer-to-train share and membership AUC
+    # are both at most 0.5 + privacy_margin (haplogen evaluate's pass limit is 0.5 + 0.05)
+    privacy_margin: Annotated[float, Range(ge=0, le=0.5)] = 0.02
+    # the sampling switch probability per site, by hand (none: the self-audit's)
+    sample_switch: Annotated[float, Range(gt=0, le=1)] | None = None
+    # held-out haplotypes audited at each switch probability (at most)
+    audit_haplotypes: PositiveInt = 1000
+    # haplotypes scored (or drawn) at once: memory is batch_size x donors x 4 bytes
+    batch_size: PositiveInt = 256
+
+
+#: small settings that make the contract tests fast
+TEST_SETTINGS = {"epochs": 3, "validation_fraction": 0.25, "fit_haplotypes": 16, "batch_size": 16}
+
+
+def _forward(targets: torch.Tensor, donors: torch.Tensor, switch: float, miscopy: float) -> torch.Tensor:
+    """log p(target) under the copying model, (B,) float64.
+
+    ``targets`` (L, B) and ``donors`` (L, N) are uint8 alleles, site-major. The forward
+    probabilities are renormalised at every site, their sums' logs adding up to the likelihood.
+    """
+    L, B = targets.shape
+    N = donors.shape[1]
+    a = torch.full((B, N), 1.0 / N, dtype=torch.float32, device=targets.device)
+    ll = torch.zeros(B, dtype=torch.float64, device=targets.device)
+    flip = 1.0 - 2.0 * miscopy
+    for l in range(L):
+        if l:
+            a.mul_(1.0 - switch).add_(switch / N)
+        match = donors[l].unsqueeze(0) == targets[l].unsqueeze(1)  # (B, N)
+        a.mul_(match.to(torch.float32).mul_(flip).add_(miscopy))
+        c = a.sum(1)
+        ll += c.double().log()
+        a.div_(c.unsqueeze(1))
+    return ll
+
+
+class Mosaic(GenerativeModel):
+    """Li-Stephens copying model over the training haplotypes (see the module docstring).
+
+    Weights
+    -------
+    donors : uint8 (N, L)
+        The training haplotypes, ordered by population.
+    donor_offsets : int64 (P + 1,)
+        Population ``p``'s donors are rows ``donor_offsets[p]`` to ``donor_offsets[p + 1]``.
+    rates : float64 (3,)
+        The fitted switch and miscopy probabilities per site, and the sampling switch probability.
+    audit : float64 (_MAX_DOUBLINGS + 1, 3)
+        The self-audit: each switch probability tried, its closer-to-train share and its
+        membership AUC (rows of zeros: not tried).
+    """
+
+    name = FAMILY
+    Config = MosaicConfig
+    conditional = True
+    tractable = True
+    data_dtype = torch.uint8
+    panel_weights = frozenset({"donors"})
+
+    def __init__(self, config: MosaicConfig, n_sites: int) -> None:
+        super().__init__(config, n_sites)
+        P = max(1, len(self.populations or ()))
+        dev = self.device
+        self.donors = torch.zeros(0, self.n_sites, dtype=torch.uint8, device=dev)
+        self.donor_offsets = torch.zeros(P + 1, dtype=torch.int64, device=dev)
+        start_switch = min(0.5, 10.0 / self.n_sites)
+        self.rates = torch.tensor([start_switch, _INITIAL_MISCOPY, start_switch], dtype=torch.float64, device=dev)
+        self.audit = torch.full((_MAX_DOUBLINGS + 1, 3), 0.0, dtype=torch.float64, device=dev)
+        self._donors_t: torch.Tensor | None = None
+
+    # ------------------------------------------------------------- helpers
+    def _panel(self, rows: torch.Tensor, codes: torch.Tensor | None, P: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(donors (n, L) ordered by population, offsets (P + 1,)) of the rows ``rows`` of the data."""
+        if codes is None:
+            order = rows
+            counts = torch.tensor([rows.numel()], dtype=torch.int64, device=self.device)
+        else:
+            c = codes[rows]
+            order = rows[torch.argsort(c, stable=True)]
+            counts = torch.bincount(c, minlength=P)
+        offsets = torch.zeros(P + 1, dtype=torch.int64, device=self.device)
+        offsets[1:] = counts.cumsum(0)
+        return self._x[order], offsets
+
+    def _codes_of(self, rows: torch.Tensor) -> torch.Tensor:
+        if self._labels is None:
+            return torch.zeros(rows.numel(), dtype=torch.int64, device=self.device)
+        return self._labels[rows]
+
+    def _loglik_by_population(
+        self, x_t: torch.Tensor, codes: torch.Tensor, donors_t: torch.Tensor, offsets: torch.Tensor,
+        switch: float, miscopy: float,
+    ) -> torch.Tensor:
+        """log p(x | its population) of each column of ``x_t`` (L, B), copying from ``donors_t``
+        (L, N) split by ``offsets``; -inf where the population has no donor."""
+        out = torch.full((x_t.shape[1],), -math.inf, dtype=torch.float64, device=self.device)
+        bs = self.config.batch_size
+        for p in sorted(set(codes.tolist())):
+            lo, hi = int(offsets[p]), int(offsets[p + 1])
+            if hi <= lo:
+                continue
+            cols = torch.nonzero(codes == p).flatten()
+            panel = donors_t[:, lo:hi]
+            for i in range(0, cols.numel(), bs):
+                part = cols[i:i + bs]
+                out[part] = _forward(x_t[:, part], panel, switch, miscopy)
+        return out
+
+    def _fit_value(self, log_switch: float, log_miscopy: float) -> float:
+        """Mean log-likelihood of the fitting targets at a point of the search (cached)."""
+        key = (round(log_switch, 9), round(log_miscopy, 9))
+        if key not in self._cache:
+            ll = self._loglik_by_population(
+                self._fit_t, self._fit_codes, self._train_t, self._train_offsets, 10.0**log_switch, 10.0**log_miscopy
+            )
+            self._cache[key] = float(ll.mean()) if ll.numel() else 0.0
+        return self._cache[key]
+
+    def _prepare(self, x: torch.Tensor, labels: torch.Tensor | None) -> None:
+        """The run's data views, from ``x`` and the split in ``self._state``."""
+        self._x, self._labels = x, labels
+        P = max(1, len(self.populations or ()))
+        train_rows, fit_rows = self._state["train_rows"], self._state["fit_rows"]
+        train, self._train_offsets = self._panel(train_rows, labels, P)
+        self._train_t = train.t().contiguous()
+        self._fit_t = x[fit_rows].t().contiguous()
+        self._fit_codes = self._codes_of(fit_rows)
+        self._cache: dict[tuple[float, float], float] = {}
+        self.donors, self.donor_offsets = self._panel(torch.arange(x.shape[0], device=self.device), labels, P)
+        self._donors_t = None
+
+    # -------------------------------------------------------------- hooks
+    def _initialise(self, x: torch.Tensor, seed: int, labels: torch.Tensor | None) -> None:
+        self._seed = int(seed)
+        generator = self._new_generator(seed)
+        train_rows, val_rows = self._validation_split(x.shape[0], self.config.validation_fraction, generator)
+        # targets whose population has donors on the training side (a population held out whole
+        # cannot be copied from)
+        if labels is not None and val_rows.numel():
+            have = torch.bincount(labels[train_rows], minlength=len(self.populations or ())) > 0
+            val_rows = val_rows[have[labels[val_rows]]]
+        fit_rows = val_rows
+        if val_rows.numel() > self.config.fit_haplotypes:
+            pick = torch.randperm(val_rows.numel(), generator=generator, device=self.device)[: self.config.fit_haplotypes]
+            fit_rows = val_rows[torch.sort(pick).values]
+        start = [math.log10(float(self.rates[0])), math.log10(_INITIAL_MISCOPY)]
+        self._state = {
+            "train_rows": train_rows, "val_rows": val_rows, "fit_rows": fit_rows,
+            "point": start, "step": _INITIAL_STEP if fit_rows.numel() else 0.0, "best": -math.inf,
+        }
+        self._prepare(x, labels)
+        self.rates = torch.tensor([10.0 ** start[0], 10.0 ** start[1], 10.0 ** start[0]],
+                                  dtype=torch.float64, device=self.device)
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        st = self._state
+        if st["step"] >= self.config.min_step:
+            ls, le = st["point"]
+            if st["best"] == -math.inf:
+                st["best"] = self._fit_value(ls, le)
+            step = st["step"]
+            moves = [(ls + step, le), (ls - step, le), (ls, le + step), (ls, le - step)]
+            moves = [(min(max(a, _LOG_SWITCH[0]), _LOG_SWITCH[1]), min(max(b, _LOG_MISCOPY[0]), _LOG_MISCOPY[1]))
+                     for a, b in moves]
+            values = [self._fit_value(a, b) for a, b in moves]
+            k = int(np.argmax(values))
+            if values[k] > st["best"] + 1e-9:
+                st["point"], st["best"] = list(moves[k]), values[k]
+            else:
+                st["step"] = step / 2
+        ls, le = st["point"]
+        self.rates = torch.tensor([10.0**ls, 10.0**le, 10.0**ls], dtype=torch.float64, device=self.device)
+        best = st["best"] if st["best"] > -math.inf else 0.0
+        return {"nll_val": -best / self.n_sites, "switch": 10.0**ls, "miscopy": 10.0**le, "step": st["step"]}
+
+    def _converged(self) -> bool:
+        return self._state["step"] < self.config.min_step
+
+    def _finish(self) -> None:
+        """Choose the sampling switch probability (the self-audit, or ``sample_switch``)."""
+        switch, miscopy = float(self.rates[0]), float(self.rates[1])
+        self.audit = torch.full((_MAX_DOUBLINGS + 1, 3), 0.0, dtype=torch.float64, device=self.device)
+        chosen = self.config.sample_switch
+        val_rows = self._state["val_rows"]
+        if chosen is None and val_rows.numel() >= 2:
+            chosen = self._self_audit(switch, miscopy)
+        if chosen is None:
+            chosen = switch
+        self.rates = torch.tensor([switch, miscopy, chosen], dtype=torch.float64, device=self.device)
+        self._donors_t = None
+
+    def _self_audit(self, switch: float, miscopy: float) -> float:
+        """The largest ``switch * 2^k`` (up to 1) whose mosaics of the training side pass the audit
+        against the held-out individuals within ``privacy_margin``; 1 when none does."""
+        from sklearn.metrics import roc_auc_score
+
+        from ..metrics.distance import nearest_neighbour_distances
+
+        generator = self._new_generator(self._seed + 1)
+        st = self._state
+        val_rows, train_rows = st["val_rows"], st["train_rows"]
+        m = min(val_rows.numel(), self.config.audit_haplotypes)
+        held = val_rows[torch.randperm(val_rows.numel(), generator=generator, device=self.device)[:m]]
+        members = train_rows[torch.randperm(train_rows.numel(), generator=generator, device=self.device)[:m]]
+        held_x = self._x[held].cpu().numpy()
+        member_x = self._x[members].cpu().numpy()
+        codes = self._codes_of(held)
+        limit = 0.5 + self.config.privacy_margin
+        truth = np.r_[np.ones(len(member_x)), np.zeros(len(held_x))]
+        candidate = switch
+        for k in range(_MAX_DOUBLINGS + 1):
+            candidate = min(1.0, switch * 2.0**k)
+            syn = self._draw(codes, generator, self._train_t, self._train_offsets, candidate, miscopy).cpu().numpy()
+            d_member = nearest_neighbour_distances(syn, member_x)
+            d_held = nearest_neighbour_distances(syn, held_x)
+            closer = float(np.mean(d_member < d_held) + 0.5 * np.mean(d_member == d_held))
+            score = -np.r_[nearest_neighbour_distances(member_x, syn), nearest_neighbour_distances(held_x, syn)]
+            auc = float(roc_auc_score(truth, score)) if len(member_x) and len(held_x) else 0.5
+            self.audit[k] = torch.tensor([candidate, closer, auc], dtype=torch.float64)
+            if (closer <= limit and auc <= limit) or candidate >= 1.0:
+                break
+        return candidate
+
+    def _draw(
+        self, codes: torch.Tensor, generator: torch.Generator, donors_t: torch.Tensor, offsets: torch.Tensor,
+        switch: float, miscopy: float,
+    ) -> torch.Tensor:
+        """Mosaics (n, L) uint8 of the donors ``donors_t`` (L, N) of each one's population ``codes``."""
+        n, L = codes.numel(), donors_t.shape[0]
+        out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
+        if n == 0:
+            return out
+        lo = offsets[codes]
+        count = (offsets[codes + 1] - lo).to(torch.float64)
+        if bool((count == 0).any()):
+            raise InputError("a population to sample has no donor haplotypes in the model")
+
+        def pick(rows: torch.Tensor | None) -> torch.Tensor:
+            size = n if rows is None else rows.numel()
+            u = torch.rand(size, generator=generator, device=self.device, dtype=torch.float64)
+            c, base = (count, lo) if rows is None else (count[rows], lo[rows])
+            return base + torch.minimum((u * c).long(), c.long() - 1)
+
+        current = pick(None)
+        for l in range(L):
+            if l:
+                moved = torch.nonzero(torch.rand(n, generator=generator, device=self.device) < switch).flatten()
+                if moved.numel():
+                    current[moved] = pick(moved)
+            allele = donors_t[l, current]
+            flip = torch.rand(n, generator=generator, device=self.device) < miscopy
+            out[:, l] = allele ^ flip.to(torch.uint8)
+        return out
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        return {"donors": self.donors, "donor_offsets": self.donor_offsets, "rates": self.rates, "audit": self.audit}
+
+    def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        donors, offsets = weights["donors"], weights["donor_offsets"]
+        if (offsets[0] != 0 or bool((offsets[1:] < offsets[:-1]).any()) or int(offsets[-1]) != donors.shape[0]
+                or bool((offsets[1:] == offsets[:-1]).any())):
+            from ..errors import ModelError
+
+            raise ModelError(
+                f"the mosaic model's donor offsets {offsets.tolist()} do not split its {donors.shape[0]} donors "
+                "into non-empty populations; the file is corrupt or was edited"
+            )
+        rates = weights["rates"]
+        if not bool(((rates > 0) & (rates <= 1)).all()):
+            from ..errors import ModelError
+
+            raise ModelError(f"the mosaic model's probabilities {rates.tolist()} are not in (0, 1]; the file was edited")
+        self.donors = donors.clone()
+        self.donor_offsets = offsets.clone()
+        self.rates = rates.clone()
+        self.audit = weights["audit"].clone()
+        self._donors_t = None
+
+    def _training_state(self) -> dict[str, Any]:
+        st = self._state
+        return {
+            "train_rows": st["train_rows"].cpu(), "val_rows": st["val_rows"].cpu(), "fit_rows": st["fit_rows"].cpu(),
+            "point": [float(v) for v in st["point"]], "step": float(st["step"]), "best": float(st["best"]),
+            "seed": int(self._seed),
+        }
+
+    def _restore_training_state(
+        self, state: dict[str, Any], x: torch.Tensor, seed: int, labels: torch.Tensor | None
+    ) -> None:
+        self._seed = int(state["seed"])
+        self._state = {
+            **{k: state[k].to(self.device) for k in ("train_rows", "val_rows", "fit_rows")},
+            "point": [float(v) for v in state["point"]], "step": float(state["step"]), "best": float(state["best"]),
+        }
+        rates = self.rates.clone()
+        self._prepare(x, labels)
+        self.rates = rates
+
+    # ------------------------------------------------------------ use
+    def _site_major(self) -> torch.Tensor:
+        if self._donors_t is None:
+            self._donors_t = self.donors.t().contiguous()
+        return self._donors_t
+
+    def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        x_t = x.to(torch.uint8).t().contiguous()
+        switch, miscopy = float(self.rates[0]), float(self.rates[1])
+        donors_t = self._site_major()
+        B = x.shape[0]
+        if labels is not None:
+            return self._loglik_by_population(x_t, labels, donors_t, self.donor_offsets, switch, miscopy)
+        P = self.donor_offsets.numel() - 1
+        counts = (self.donor_offsets[1:] - self.donor_offsets[:-1]).double()
+        parts = torch.stack([
+            self._loglik_by_population(x_t, torch.full((B,), p, dtype=torch.int64, device=self.device),
+                                       donors_t, self.donor_offsets, switch, miscopy)
+            for p in range(P)
+        ])  # (P, B)
+        return torch.logsumexp(parts + (counts / counts.sum()).log().unsqueeze(1), dim=0)
+
+    def _sample(
+        self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        codes = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
+        donors_t = self._site_major()
+        out = torch.empty(n, self.n_sites, dtype=torch.uint8, device=self.device)
+        for s in range(0, n, batch_size):
+            out[s:s + batch_size] = self._draw(codes[s:s + batch_size], generator, donors_t, self.donor_offsets,
+                                               float(self.rates[2]), float(self.rates[1]))
+        return out
