@@ -552,7 +552,7 @@ def _train(
             progress=progress,
             extra=extra,
         )
-        record["training"] = dataclasses.asdict(summary)
+        record["training"] = {**dataclasses.asdict(summary), "notes": instance.training_notes()}
         # the model and its record move in together: never a new model.pt beside an old record
         with OutputSet([final, out / PROVENANCE_FILE], overwrite=True) as outputs:
             instance.save(outputs.path(final), extra={"sites": h.sites.to_dict(), "provenance": record})

@@ -274,6 +274,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"trained {args.model} for {t['epochs_run']} epochs in {t['elapsed_s']:.0f} s "
         f"(stopped by {t['stopped_by']}; seed {record['seed']}) -> {args.output}/model.pt"
     )
+    for note in t.get("notes", ()):
+        _say(f"note: {note}")
     return 0
 
 

@@ -312,6 +312,11 @@ class GenerativeModel(abc.ABC):
         """Called once when a run ends normally, after its last checkpoint: a family that keeps
         the best weights of a validation set puts them in place here. The default does nothing."""
 
+    def training_notes(self) -> list[str]:
+        """What a user should know about the trained model, one sentence each (printed by
+        ``haplogen train`` and recorded in its provenance). None by default."""
+        return []
+
     def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """Natural-log likelihood of each row of ``x`` (B, n_sites), float64 of shape (B,).
 

@@ -279,6 +279,39 @@ class Mosaic(GenerativeModel):
         self.rates = torch.tensor([switch, miscopy, chosen], dtype=torch.float64, device=self.device)
         self._donors_t = None
 
+    def training_notes(self) -> list[str]:
+        switch, miscopy, sampling = (float(v) for v in self.rates)
+        notes = [
+            f"copying switch probability {switch:.3g} per site (mean segment {1 / switch:,.0f} SNPs) and miscopy "
+            f"probability {miscopy:.2g}, fitted on held-out individuals; artificial haplotypes are drawn with a "
+            f"switch probability of {sampling:.3g} (mean segment {1 / sampling:,.0f} SNPs)"
+        ]
+        tried = self.audit[self.audit[:, 0] > 0].tolist()
+        limit = 0.5 + self.config.privacy_margin
+        if self.config.sample_switch is not None:
+            notes.append("the sampling switch probability was set by hand (sample_switch): no self-audit was run")
+        elif tried:
+            _, closer, auc = tried[-1]
+            if closer <= limit and auc <= limit:
+                notes.append(
+                    f"the self-audit against the held-out individuals passed at it (closer-to-train share "
+                    f"{closer:.3f}, membership AUC {auc:.3f}; limit {limit:.2f}) after {len(tried)} switch probabilities"
+                )
+            else:
+                notes.append(
+                    f"no switch probability passed the self-audit against the held-out individuals (at the "
+                    f"shortest segments closer-to-train share {closer:.3f}, membership AUC {auc:.3f}; limit "
+                    f"{limit:.2f}): the artificial haplotypes may leak their donors; audit them with haplogen "
+                    "evaluate, and on scattered SNPs prefer --model hmm"
+                )
+        else:
+            notes.append("too few held-out individuals for a self-audit: the fitted switch probability is used")
+        notes.append(
+            "model.pt holds the training haplotypes (the model copies from them): keep it where the data "
+            "may be kept, and share only the artificial genomes"
+        )
+        return notes
+
     def _self_audit(self, switch: float, miscopy: float) -> float:
         """The largest ``switch * 2^k`` (up to 1) whose mosaics of the training side pass the audit
         against the held-out individuals within ``privacy_margin``; 1 when none does."""

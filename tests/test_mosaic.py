@@ -1,0 +1,131 @@
+"""The mosaic family (Li-Stephens copying model): its likelihood against slow obvious
+computations, its sampler against its likelihood, its fitting against a grid, its populations,
+its self-audit and its model files."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from haplogen.errors import ModelError
+from haplogen.models import make_config
+from haplogen.models.base import GenerativeModel
+from haplogen.models.mosaic import Mosaic, _forward
+
+
+def brute_force_loglik(x: np.ndarray, donors: np.ndarray, switch: float, miscopy: float) -> float:
+    """log p(x): the sum over every path of donors of its probability (N^L paths)."""
+    n, L = donors.shape
+    total = 0.0
+    for path in itertools.product(range(n), repeat=L):
+        p = 1.0 / n
+        for l, d in enumerate(path):
+            if l:
+                p *= (1 - switch) * (d == path[l - 1]) + switch / n
+            p *= (1 - miscopy) if donors[d, l] == x[l] else miscopy
+        total += p
+    return math.log(total)
+
+
+def test_forward_equals_the_sum_over_every_copying_path():
+    rng = np.random.default_rng(3)
+    donors = rng.integers(0, 2, size=(3, 6), dtype=np.uint8)
+    targets = rng.integers(0, 2, size=(4, 6), dtype=np.uint8)
+    got = _forward(torch.from_numpy(targets).t().contiguous(), torch.from_numpy(donors).t().contiguous(), 0.2, 0.05)
+    want = [brute_force_loglik(t, donors, 0.2, 0.05) for t in targets]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
+
+
+def small_data(seed: int = 0, n: int = 80, L: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Two populations of haplotypes drawn around two templates, with some LD."""
+    rng = np.random.default_rng(seed)
+    templates = rng.integers(0, 2, size=(2, 4, L), dtype=np.uint8)
+    pops = np.repeat(["A", "B"], n // 2)
+    x = np.empty((n, L), dtype=np.uint8)
+    for i, p in enumerate(pops):
+        t = templates[int(p == "B"), rng.integers(0, 4)]
+        x[i] = t ^ (rng.random(L) < 0.1).astype(np.uint8)
+    return x, pops
+
+
+def fitted(x, pops=None, **settings) -> Mosaic:
+    model = Mosaic(make_config("mosaic", {"epochs": 20, **settings}), x.shape[1])
+    model.fit(x, seed=1, labels=pops)
+    return model
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_the_likelihood_sums_to_one_over_every_haplotype(labelled):
+    x, pops = small_data(L=7)
+    model = fitted(x, pops if labelled else None)
+    every = np.array(list(itertools.product([0, 1], repeat=7)), dtype=np.uint8)
+    assert math.isclose(np.exp(model.log_likelihood(every)).sum(), 1.0, rel_tol=1e-4)
+    if labelled:
+        for p in ("A", "B"):
+            assert math.isclose(np.exp(model.log_likelihood(every, labels=p)).sum(), 1.0, rel_tol=1e-4)
+
+
+def test_samples_follow_the_likelihood_when_the_sampling_switch_is_the_fitted_one():
+    x, pops = small_data(L=4)
+    model = fitted(x, pops)
+    model.rates[2] = model.rates[0]
+    draws = model.sample(40_000, seed=2, labels="B")
+    every = np.array(list(itertools.product([0, 1], repeat=4)), dtype=np.uint8)
+    want = np.exp(model.log_likelihood(every, labels=["B"] * len(every)))
+    codes = draws @ (1 << np.arange(3, -1, -1))
+    got = np.bincount(codes, minlength=16) / len(draws)
+    assert np.abs(got - want).max() < 0.01
+
+
+def test_a_population_copies_only_its_own_donors():
+    x = np.zeros((40, 30), dtype=np.uint8)
+    x[20:] = 1
+    pops = np.repeat(["zeros", "ones"], 20)
+    model = fitted(x, pops, sample_switch=0.5)
+    assert float(model.rates[1]) < 0.01  # the donors are copied without error
+    ones = model.sample(200, seed=1, labels="ones")
+    zeros = model.sample(200, seed=1, labels="zeros")
+    assert ones.mean() > 0.98 and zeros.mean() < 0.02
+
+
+def test_the_search_finds_the_best_point_of_a_grid():
+    x, pops = small_data(seed=5, n=120, L=12)
+    model = fitted(x, pops, epochs=40, validation_fraction=0.3)
+    best = model._state["best"]
+    grid = [model._fit_value(a, b) for a in np.linspace(-3, 0, 13) for b in np.linspace(-4, math.log10(0.2), 13)]
+    assert best >= max(grid) - 0.02
+
+
+def test_the_self_audit_takes_longer_segments_only_when_they_pass():
+    x, pops = small_data(seed=2, n=160, L=40)
+    strict = fitted(x, pops, privacy_margin=0.0)
+    loose = fitted(x, pops, privacy_margin=0.5)
+    fit_switch = float(strict.rates[0])
+    assert math.isclose(float(loose.rates[2]), fit_switch)  # everything passes a margin of 0.5
+    tried = strict.audit[strict.audit[:, 0] > 0]
+    assert float(strict.rates[2]) == float(tried[-1, 0]) >= fit_switch
+    # every switch probability before the chosen one failed the audit, the chosen one passed (or is 1)
+    for switch, closer, auc in tried[:-1].tolist():
+        assert closer > 0.5 or auc > 0.5
+    last = tried[-1].tolist()
+    assert (last[1] <= 0.5 and last[2] <= 0.5) or last[0] == 1.0
+    by_hand = fitted(x, pops, sample_switch=0.25)
+    assert float(by_hand.rates[2]) == 0.25 and not bool((by_hand.audit[:, 0] > 0).any())
+
+
+def test_a_model_file_with_other_donors_loads_and_a_broken_one_is_refused(tmp_path):
+    x, pops = small_data()
+    model = fitted(x[:60], pops[:60])
+    model.save(tmp_path / "m.pt")
+    again, _ = GenerativeModel.load(tmp_path / "m.pt")
+    assert again.donors.shape == (60, x.shape[1])
+    np.testing.assert_array_equal(again.sample(50, seed=3), model.sample(50, seed=3))
+    payload = torch.load(tmp_path / "m.pt", weights_only=False)
+    payload["weights"]["donor_offsets"] = torch.tensor([0, 70, 60])
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(ModelError, match="donor offsets"):
+        GenerativeModel.load(tmp_path / "bad.pt")
