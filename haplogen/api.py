@@ -1040,7 +1040,7 @@ def assign_populations(
     if not getattr(model, "conditional", False):
         raise InputError(
             f"the {model.name} family is not conditional on population, so it cannot sample by population; "
-            "train a conditional family (--model hmm or mixar) with --labels TABLE, or leave out --population(s)"
+            "train a conditional family (--model hmm, mixar or mosaic) with --labels TABLE, or leave out --population(s)"
         )
     if not known:
         raise InputError(

@@ -475,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget", type=parse_duration, help="stop after the epoch that exceeds this time (900, 15m, 1h)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a model setting (repeatable)")
     p.add_argument("--split", help="train only on the 'train' individuals of this split table")
-    p.add_argument("--labels", help="sample pop super_pop table: a conditional family (hmm, mixar) learns each "
+    p.add_argument("--labels", help="sample pop super_pop table: a conditional family (hmm, mixar, mosaic) learns each "
                    "population from it (then generate --population); other families do not use it")
     p.add_argument("--missing-labels", choices=["error", "drop", "unknown"], default="error",
                    help="individuals absent from the labels table")

@@ -14,7 +14,7 @@ import torch
 from haplogen.errors import ModelError
 from haplogen.models import make_config
 from haplogen.models.base import GenerativeModel
-from haplogen.models.mosaic import Mosaic, _forward
+from haplogen.models.mosaic import Mosaic, _forward, _smoothed
 
 
 def brute_force_loglik(x: np.ndarray, donors: np.ndarray, switch: float, miscopy: float) -> float:
@@ -107,14 +107,28 @@ def test_the_self_audit_takes_longer_segments_only_when_they_pass():
     fit_switch = float(strict.rates[0])
     assert math.isclose(float(loose.rates[2]), fit_switch)  # everything passes a margin of 0.5
     tried = strict.audit[strict.audit[:, 0] > 0]
-    assert float(strict.rates[2]) == float(tried[-1, 0]) >= fit_switch
-    # every switch probability before the chosen one failed the audit, the chosen one passed (or is 1)
-    for switch, closer, auc in tried[:-1].tolist():
-        assert closer > 0.5 or auc > 0.5
-    last = tried[-1].tolist()
-    assert (last[1] <= 0.5 and last[2] <= 0.5) or last[0] == 1.0
+    chosen = float(strict.rates[2])
+    assert float(tried[-1, 0]) == 1.0 and chosen >= fit_switch  # every doubling up to 1 is audited
+    smoothed = tried[:, 3:].numpy()
+    np.testing.assert_allclose(smoothed, _smoothed(tried[:, 1:3].numpy()))
+    k = int(np.flatnonzero(tried[:, 0].numpy() == chosen)[0])
+    # every switch probability before the chosen one failed the smoothed audit; the chosen one
+    # passed, or none did and it is the least leaky
+    assert all((row > 0.5 + 1e-12).any() for row in smoothed[:k])
+    if not (smoothed[k] <= 0.5 + 1e-12).all():
+        assert all((row > 0.5 + 1e-12).any() for row in smoothed)
+        assert smoothed[k].max() == smoothed.max(axis=1).min()
+
     by_hand = fitted(x, pops, sample_switch=0.25)
     assert float(by_hand.rates[2]) == 0.25 and not bool((by_hand.audit[:, 0] > 0).any())
+
+
+def test_smoothing_weighs_each_figure_with_its_neighbours():
+    f = np.array([[0.6, 0.5], [0.5, 0.5], [0.7, 0.4], [0.5, 0.6]])
+    want = np.array([[(1.2 + 0.5) / 3, 0.5], [(0.6 + 1.0 + 0.7) / 4, (0.5 + 1.0 + 0.4) / 4],
+                     [(0.5 + 1.4 + 0.5) / 4, (0.5 + 0.8 + 0.6) / 4], [(0.7 + 1.0) / 3, (0.4 + 1.2) / 3]])
+    np.testing.assert_allclose(_smoothed(f), want)
+    np.testing.assert_allclose(_smoothed(f[:1]), f[:1])
 
 
 def test_a_model_file_with_other_donors_loads_and_a_broken_one_is_refused(tmp_path):
