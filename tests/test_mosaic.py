@@ -92,6 +92,25 @@ def test_a_population_copies_only_its_own_donors():
     assert ones.mean() > 0.98 and zeros.mean() < 0.02
 
 
+def test_without_labels_donor_groups_keep_an_ancestry_from_end_to_end():
+    rng = np.random.default_rng(7)
+    L = 60
+    continents = rng.integers(0, 2, size=(2, L), dtype=np.uint8)
+    x = np.vstack([continents[i // 100] ^ (rng.random(L) < 0.08).astype(np.uint8) for i in range(200)])
+    grouped = fitted(x, sample_switch=0.2)
+    assert grouped.cell_population.numel() >= 2  # the held-out likelihood chose groups
+    tried = grouped.group_fit[grouped.group_fit[:, 0] > 0]
+    assert tried[0, 0] == 1 and float(tried[:, 1].max()) > float(tried[0, 1])
+    differ = continents[0] != continents[1]  # the sites that tell the continents apart
+    share_a = (grouped.sample(300, seed=4)[:, differ] == continents[0][differ]).mean(axis=1)
+    assert ((share_a > 0.65) | (share_a < 0.35)).all()  # never half one continent, half the other
+    assert 0.3 < (share_a > 0.5).mean() < 0.7
+    one = fitted(x, sample_switch=0.2, donor_groups=1)
+    assert one.cell_population.numel() == 1
+    share_a = (one.sample(300, seed=4)[:, differ] == continents[0][differ]).mean(axis=1)
+    assert ((share_a > 0.35) & (share_a < 0.65)).mean() > 0.5  # one group: mosaics of both
+
+
 def test_the_search_finds_the_best_point_of_a_grid():
     x, pops = small_data(seed=5, n=120, L=12)
     model = fitted(x, pops, epochs=40, validation_fraction=0.3)

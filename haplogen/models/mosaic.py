@@ -71,6 +71,12 @@ _INITIAL_MISCOPY = 1e-3
 #: the first step of the search (log10 units) and the self-audit's largest number of doublings
 _INITIAL_STEP = 0.5
 _MAX_DOUBLINGS = 24
+#: the numbers of donor groups tried when donor_groups is 0, the fewest donors a group keeps on
+#: average, and the sites (at most) whose principal components the groups are found on
+_GROUP_CHOICES = (1, 2, 4, 8)
+_MIN_GROUP_DONORS = 20
+_GROUP_SITES = 2000
+_GROUP_PCS = 10
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,12 @@ class MosaicConfig(ModelConfig):
     audit_share: Annotated[float, Range(gt=0, le=1)] = 0.25
     # audits of each switch probability, averaged (new pool, members and mosaics each time)
     audit_repeats: PositiveInt = 3
+    # groups of donors within each population (k-means on the donors' principal components): an
+    # artificial haplotype copies from one group from end to end, so that it keeps an ancestry
+    # (without labels, a continent) instead of switching between all donors. 0: the number of
+    # 1, 2, 4 or 8 that gives the held-out individuals the highest likelihood (each group keeps
+    # 20 donors or more)
+    donor_groups: NonNegativeInt = 0
     # haplotypes scored (or drawn) at once: memory is batch_size x donors x 4 bytes
     batch_size: PositiveInt = 256
 
@@ -155,8 +167,14 @@ class Mosaic(GenerativeModel):
     -------
     donors : uint8 (N, L)
         The training haplotypes, ordered by population.
-    donor_offsets : int64 (P + 1,)
-        Population ``p``'s donors are rows ``donor_offsets[p]`` to ``donor_offsets[p + 1]``.
+    donor_offsets : int64 (C + 1,)
+        The donors of *cell* ``c`` (a group of donors within a population) are rows
+        ``donor_offsets[c]`` to ``donor_offsets[c + 1]``.
+    cell_population : int64 (C,)
+        The population of each cell (non-decreasing: a population's cells are consecutive).
+    group_fit : float64 (len(_GROUP_CHOICES), 2)
+        The numbers of donor groups tried and the held-out mean log-likelihood of each (zeros:
+        not tried).
     rates : float64 (3,)
         The fitted switch and miscopy probabilities per site, and the sampling switch probability.
     audit : float64 (_MAX_DOUBLINGS + 1, 5)
@@ -169,7 +187,7 @@ class Mosaic(GenerativeModel):
     conditional = True
     tractable = True
     data_dtype = torch.uint8
-    panel_weights = frozenset({"donors"})
+    panel_weights = frozenset({"donors", "donor_offsets", "cell_population"})
 
     def __init__(self, config: MosaicConfig, n_sites: int) -> None:
         super().__init__(config, n_sites)
@@ -177,23 +195,21 @@ class Mosaic(GenerativeModel):
         dev = self.device
         self.donors = torch.zeros(0, self.n_sites, dtype=torch.uint8, device=dev)
         self.donor_offsets = torch.zeros(P + 1, dtype=torch.int64, device=dev)
+        self.cell_population = torch.arange(P, dtype=torch.int64, device=dev)
+        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 2, dtype=torch.float64, device=dev)
         start_switch = min(0.5, 10.0 / self.n_sites)
         self.rates = torch.tensor([start_switch, _INITIAL_MISCOPY, start_switch], dtype=torch.float64, device=dev)
         self.audit = torch.full((_MAX_DOUBLINGS + 1, 5), 0.0, dtype=torch.float64, device=dev)
         self._donors_t: torch.Tensor | None = None
 
     # ------------------------------------------------------------- helpers
-    def _panel(self, rows: torch.Tensor, codes: torch.Tensor | None, P: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(donors (n, L) ordered by population, offsets (P + 1,)) of the rows ``rows`` of the data."""
-        if codes is None:
-            order = rows
-            counts = torch.tensor([rows.numel()], dtype=torch.int64, device=self.device)
-        else:
-            c = codes[rows]
-            order = rows[torch.argsort(c, stable=True)]
-            counts = torch.bincount(c, minlength=P)
-        offsets = torch.zeros(P + 1, dtype=torch.int64, device=self.device)
-        offsets[1:] = counts.cumsum(0)
+    def _panel(self, rows: torch.Tensor, cells: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(donors (n, L) ordered by cell, offsets (C + 1,)) of the rows ``rows`` of the data, whose
+        cells are ``cells`` (a code per row of the data)."""
+        c = cells[rows]
+        order = rows[torch.argsort(c, stable=True)]
+        offsets = torch.zeros(C + 1, dtype=torch.int64, device=self.device)
+        offsets[1:] = torch.bincount(c, minlength=C).cumsum(0)
         return self._x[order], offsets
 
     def _codes_of(self, rows: torch.Tensor) -> torch.Tensor:
@@ -201,46 +217,134 @@ class Mosaic(GenerativeModel):
             return torch.zeros(rows.numel(), dtype=torch.int64, device=self.device)
         return self._labels[rows]
 
-    def _loglik_by_population(
-        self, x_t: torch.Tensor, codes: torch.Tensor, donors_t: torch.Tensor, offsets: torch.Tensor,
-        switch: float, miscopy: float,
+    def _mixture(
+        self, x_t: torch.Tensor, pops: torch.Tensor | None, donors_t: torch.Tensor, offsets: torch.Tensor,
+        cell_pop: torch.Tensor, switch: float, miscopy: float,
     ) -> torch.Tensor:
-        """log p(x | its population) of each column of ``x_t`` (L, B), copying from ``donors_t``
-        (L, N) split by ``offsets``; -inf where the population has no donor."""
-        out = torch.full((x_t.shape[1],), -math.inf, dtype=torch.float64, device=self.device)
+        """log p(x | its population) of each column of ``x_t`` (L, B) (``pops`` (B,)), or the
+        marginal log p(x) when ``pops`` is None: the mixture over the cells of the population (of
+        every population), each weighted by its share of the donors. ``donors_t`` (L, N) are the
+        donors, split into cells by ``offsets``; ``cell_pop`` (C,) is each cell's population.
+        -inf where a population has no donor."""
+        B = x_t.shape[1]
+        counts = (offsets[1:] - offsets[:-1]).double()
+        if pops is None:
+            weights = counts / counts.sum()
+        else:
+            totals = torch.zeros(int(cell_pop.max()) + 1 if cell_pop.numel() else 1, dtype=torch.float64,
+                                 device=self.device).index_add_(0, cell_pop, counts)
+            weights = counts / totals[cell_pop].clamp_min(1.0)
+        terms = torch.full((cell_pop.numel(), B), -math.inf, dtype=torch.float64, device=self.device)
         bs = self.config.batch_size
-        for p in sorted(set(codes.tolist())):
-            lo, hi = int(offsets[p]), int(offsets[p + 1])
+        for c in range(cell_pop.numel()):
+            lo, hi = int(offsets[c]), int(offsets[c + 1])
             if hi <= lo:
                 continue
-            cols = torch.nonzero(codes == p).flatten()
+            cols = (torch.arange(B, device=self.device) if pops is None
+                    else torch.nonzero(pops == cell_pop[c]).flatten())
             panel = donors_t[:, lo:hi]
             for i in range(0, cols.numel(), bs):
                 part = cols[i:i + bs]
-                out[part] = _forward(x_t[:, part], panel, switch, miscopy)
-        return out
+                terms[c, part] = math.log(float(weights[c])) + _forward(x_t[:, part], panel, switch, miscopy)
+        return torch.logsumexp(terms, dim=0)
+
+    def _cells_for(self, pops: torch.Tensor, offsets: torch.Tensor, cell_pop: torch.Tensor,
+                   generator: torch.Generator) -> torch.Tensor:
+        """A cell for each haplotype of population ``pops``, drawn with the cells' shares of the
+        population's donors (the cell of a donor of the population drawn uniformly)."""
+        first = torch.searchsorted(cell_pop, pops)  # the population's first cell
+        last = torch.searchsorted(cell_pop, pops, right=True)  # one past its last
+        lo, hi = offsets[first], offsets[last]
+        if bool((hi <= lo).any()):
+            raise InputError("a population to sample has no donor haplotypes in the model")
+        u = torch.rand(pops.numel(), generator=generator, device=self.device, dtype=torch.float64)
+        donor = lo + torch.minimum((u * (hi - lo).double()).long(), hi - lo - 1)
+        return torch.searchsorted(offsets, donor, right=True) - 1
 
     def _fit_value(self, log_switch: float, log_miscopy: float) -> float:
         """Mean log-likelihood of the fitting targets at a point of the search (cached)."""
         key = (round(log_switch, 9), round(log_miscopy, 9))
         if key not in self._cache:
-            ll = self._loglik_by_population(
-                self._fit_t, self._fit_codes, self._train_t, self._train_offsets, 10.0**log_switch, 10.0**log_miscopy
-            )
+            ll = self._mixture(self._fit_t, self._fit_codes, self._train_t, self._train_offsets,
+                               self._population_cells, 10.0**log_switch, 10.0**log_miscopy)
             self._cache[key] = float(ll.mean()) if ll.numel() else 0.0
         return self._cache[key]
 
     def _prepare(self, x: torch.Tensor, labels: torch.Tensor | None) -> None:
-        """The run's data views, from ``x`` and the split in ``self._state``."""
+        """The run's data views, from ``x`` and the split in ``self._state`` (cells: the populations)."""
         self._x, self._labels = x, labels
         P = max(1, len(self.populations or ()))
         train_rows, fit_rows = self._state["train_rows"], self._state["fit_rows"]
-        train, self._train_offsets = self._panel(train_rows, labels, P)
+        codes = self._codes_of(torch.arange(x.shape[0], device=self.device))
+        self._population_cells = torch.arange(P, dtype=torch.int64, device=self.device)
+        train, self._train_offsets = self._panel(train_rows, codes, P)
         self._train_t = train.t().contiguous()
         self._fit_t = x[fit_rows].t().contiguous()
         self._fit_codes = self._codes_of(fit_rows)
         self._cache: dict[tuple[float, float], float] = {}
-        self.donors, self.donor_offsets = self._panel(torch.arange(x.shape[0], device=self.device), labels, P)
+        self.donors, self.donor_offsets = self._panel(torch.arange(x.shape[0], device=self.device), codes, P)
+        self.cell_population = self._population_cells.clone()
+        self._donors_t = None
+
+    def _group_cells(self, groups: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cell of every row of the data (N,), population of each cell (C,)) with up to ``groups``
+        k-means groups of each population's haplotypes, on the principal components of up to
+        _GROUP_SITES evenly spaced sites (each group 20 donors or more on average)."""
+        from sklearn.cluster import KMeans
+
+        N, L = self._x.shape
+        codes = self._codes_of(torch.arange(N, device=self.device))
+        P = max(1, len(self.populations or ()))
+        sites = torch.linspace(0, L - 1, min(L, _GROUP_SITES), device=self.device).round().long().unique()
+        cells = torch.zeros(N, dtype=torch.int64, device=self.device)
+        cell_pop: list[int] = []
+        for p in range(P):
+            rows = torch.nonzero(codes == p).flatten()
+            k = max(1, min(groups, rows.numel() // _MIN_GROUP_DONORS))
+            if k > 1:
+                block = self._x[rows][:, sites].float()
+                q = min(_GROUP_PCS, min(block.shape) - 1)
+                seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=self.device))
+                with torch.random.fork_rng(devices=[]):  # a randomised SVD, seeded, leaving torch's own state alone
+                    torch.manual_seed(seed)
+                    u, sv, _ = torch.pca_lowrank(block, q=q, center=True)
+                pcs = (u * sv).cpu().numpy()
+                found = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(pcs)
+                # groups numbered by size, largest first (a stable order for equal seeds)
+                sizes = np.bincount(found, minlength=k)
+                rank = np.empty(k, dtype=np.int64)
+                rank[np.argsort(-sizes, kind="stable")] = np.arange(k)
+                local = torch.from_numpy(rank[found]).to(self.device)
+                k = int((sizes > 0).sum())
+            else:
+                local = torch.zeros(rows.numel(), dtype=torch.int64, device=self.device)
+            cells[rows] = len(cell_pop) + local
+            cell_pop.extend([p] * k)
+        return cells, torch.tensor(cell_pop, dtype=torch.int64, device=self.device)
+
+    def _choose_groups(self, switch: float, miscopy: float) -> None:
+        """Donor groups (``donor_groups``, or the number of _GROUP_CHOICES with the best held-out
+        likelihood) as the model's cells."""
+        generator = self._new_generator(self._seed + 2)
+        choices = (self.config.donor_groups,) if self.config.donor_groups > 0 else _GROUP_CHOICES
+        fit_rows, train_rows = self._state["fit_rows"], self._state["train_rows"]
+        best = None
+        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 2, dtype=torch.float64, device=self.device)
+        for i, groups in enumerate(choices):
+            cells, cell_pop = self._group_cells(groups, generator)
+            if len(choices) == 1 or not fit_rows.numel():
+                value = 0.0
+            else:
+                train, offsets = self._panel(train_rows, cells, cell_pop.numel())
+                value = float(self._mixture(self._fit_t, self._fit_codes, train.t().contiguous(), offsets, cell_pop,
+                                            switch, miscopy).mean())
+            self.group_fit[i] = torch.tensor([groups, value], dtype=torch.float64)
+            if best is None or value > best[0] + 1e-9:
+                best = (value, cells, cell_pop)
+        _, self._cells, self._cell_pop = best
+        self.donors, self.donor_offsets = self._panel(torch.arange(self._x.shape[0], device=self.device),
+                                                      self._cells, self._cell_pop.numel())
+        self.cell_population = self._cell_pop.clone()
         self._donors_t = None
 
     # -------------------------------------------------------------- hooks
@@ -293,6 +397,7 @@ class Mosaic(GenerativeModel):
     def _finish(self) -> None:
         """Choose the sampling switch probability (the self-audit, or ``sample_switch``)."""
         switch, miscopy = float(self.rates[0]), float(self.rates[1])
+        self._choose_groups(switch, miscopy)
         self.audit = torch.full((_MAX_DOUBLINGS + 1, 5), 0.0, dtype=torch.float64, device=self.device)
         chosen = self.config.sample_switch
         val_rows = self._state["val_rows"]
@@ -361,11 +466,11 @@ class Mosaic(GenerativeModel):
         held = val_rows[torch.randperm(val_rows.numel(), generator=generator, device=self.device)[:m]]
         held_x = self._x[held].cpu().numpy()
         codes = self._codes_of(held)
-        # the pool the mosaics copy from: audit_share of it are the members, each population
-        # keeping its share (and at least one donor)
+        # the pool the mosaics copy from: audit_share of it are the members, each cell keeping
+        # its share (and at least one donor)
         ratio = min(1.0, m / (self.config.audit_share * train_rows.numel()))
-        codes_t = self._codes_of(train_rows)
-        P = max(1, len(self.populations or ()))
+        cells_t = self._cells[train_rows]
+        C = self._cell_pop.numel()
         switches = []
         for k in range(_MAX_DOUBLINGS + 1):
             switches.append(min(1.0, switch * 2.0**k))
@@ -375,19 +480,20 @@ class Mosaic(GenerativeModel):
         truth = np.r_[np.ones(m), np.zeros(m)]
         for _ in range(self.config.audit_repeats):
             pool = []
-            for p in range(P):
-                rows = train_rows[codes_t == p]
+            for c in range(C):
+                rows = train_rows[cells_t == c]
                 if rows.numel():
                     keep = max(1, round(rows.numel() * ratio))
                     pool.append(rows[torch.randperm(rows.numel(), generator=generator, device=self.device)[:keep]])
             pool_rows = torch.sort(torch.cat(pool)).values
             members = pool_rows[torch.randperm(pool_rows.numel(), generator=generator, device=self.device)[:m]]
-            pool_x, pool_offsets = self._panel(pool_rows, self._labels, P)
+            pool_x, pool_offsets = self._panel(pool_rows, self._cells, C)
             pool_t = pool_x.t().contiguous()
             member_x = self._x[members].cpu().numpy()
             truth = np.r_[np.ones(len(member_x)), np.zeros(len(held_x))]
             for k, candidate in enumerate(switches):
-                syn = self._draw(codes, generator, pool_t, pool_offsets, candidate, miscopy).cpu().numpy()
+                cells = self._cells_for(codes, pool_offsets, self._cell_pop, generator)
+                syn = self._draw(cells, generator, pool_t, pool_offsets, candidate, miscopy).cpu().numpy()
                 d_member = nearest_neighbour_distances(syn, member_x)
                 d_held = nearest_neighbour_distances(syn, held_x)
                 figures[k, 0] += np.mean(d_member < d_held) + 0.5 * np.mean(d_member == d_held)
@@ -406,7 +512,7 @@ class Mosaic(GenerativeModel):
         self, codes: torch.Tensor, generator: torch.Generator, donors_t: torch.Tensor, offsets: torch.Tensor,
         switch: float, miscopy: float,
     ) -> torch.Tensor:
-        """Mosaics (n, L) uint8 of the donors ``donors_t`` (L, N) of each one's population ``codes``."""
+        """Mosaics (n, L) uint8 of the donors ``donors_t`` (L, N) of each one's cell ``codes``."""
         n, L = codes.numel(), donors_t.shape[0]
         out = torch.empty(n, L, dtype=torch.uint8, device=self.device)
         if n == 0:
@@ -414,7 +520,7 @@ class Mosaic(GenerativeModel):
         lo = offsets[codes]
         count = (offsets[codes + 1] - lo).to(torch.float64)
         if bool((count == 0).any()):
-            raise InputError("a population to sample has no donor haplotypes in the model")
+            raise InputError("a cell to sample has no donor haplotypes in the model")
 
         def pick(rows: torch.Tensor | None) -> torch.Tensor:
             size = n if rows is None else rows.numel()
@@ -434,27 +540,35 @@ class Mosaic(GenerativeModel):
         return out
 
     def _weights(self) -> dict[str, torch.Tensor]:
-        return {"donors": self.donors, "donor_offsets": self.donor_offsets, "rates": self.rates, "audit": self.audit}
+        return {"donors": self.donors, "donor_offsets": self.donor_offsets, "cell_population": self.cell_population,
+                "rates": self.rates, "audit": self.audit, "group_fit": self.group_fit}
 
     def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        donors, offsets = weights["donors"], weights["donor_offsets"]
-        if (offsets[0] != 0 or bool((offsets[1:] < offsets[:-1]).any()) or int(offsets[-1]) != donors.shape[0]
-                or bool((offsets[1:] == offsets[:-1]).any())):
-            from ..errors import ModelError
+        from ..errors import ModelError
 
+        donors, offsets, cell_pop = weights["donors"], weights["donor_offsets"], weights["cell_population"]
+        P = max(1, len(self.populations or ()))
+        if (offsets.numel() != cell_pop.numel() + 1 or offsets[0] != 0 or int(offsets[-1]) != donors.shape[0]
+                or bool((offsets[1:] <= offsets[:-1]).any())):
             raise ModelError(
-                f"the mosaic model's donor offsets {offsets.tolist()} do not split its {donors.shape[0]} donors "
-                "into non-empty populations; the file is corrupt or was edited"
+                f"the mosaic model's donor offsets {offsets.tolist()[:20]} do not split its {donors.shape[0]} donors "
+                f"into {cell_pop.numel()} non-empty groups; the file is corrupt or was edited"
+            )
+        if (bool((cell_pop[1:] < cell_pop[:-1]).any()) or bool((cell_pop < 0).any())
+                or not torch.equal(torch.unique(cell_pop), torch.arange(P, device=cell_pop.device))):
+            raise ModelError(
+                f"the mosaic model's groups belong to populations {cell_pop.tolist()[:20]}, not to each of its {P} "
+                "population(s) in order; the file is corrupt or was edited"
             )
         rates = weights["rates"]
         if not bool(((rates > 0) & (rates <= 1)).all()):
-            from ..errors import ModelError
-
             raise ModelError(f"the mosaic model's probabilities {rates.tolist()} are not in (0, 1]; the file was edited")
         self.donors = donors.clone()
         self.donor_offsets = offsets.clone()
+        self.cell_population = cell_pop.clone()
         self.rates = rates.clone()
         self.audit = weights["audit"].clone()
+        self.group_fit = weights["group_fit"].clone()
         self._donors_t = None
 
     def _training_state(self) -> dict[str, Any]:
@@ -485,27 +599,17 @@ class Mosaic(GenerativeModel):
 
     def _log_likelihood(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         x_t = x.to(torch.uint8).t().contiguous()
-        switch, miscopy = float(self.rates[0]), float(self.rates[1])
-        donors_t = self._site_major()
-        B = x.shape[0]
-        if labels is not None:
-            return self._loglik_by_population(x_t, labels, donors_t, self.donor_offsets, switch, miscopy)
-        P = self.donor_offsets.numel() - 1
-        counts = (self.donor_offsets[1:] - self.donor_offsets[:-1]).double()
-        parts = torch.stack([
-            self._loglik_by_population(x_t, torch.full((B,), p, dtype=torch.int64, device=self.device),
-                                       donors_t, self.donor_offsets, switch, miscopy)
-            for p in range(P)
-        ])  # (P, B)
-        return torch.logsumexp(parts + (counts / counts.sum()).log().unsqueeze(1), dim=0)
+        return self._mixture(x_t, labels, self._site_major(), self.donor_offsets, self.cell_population,
+                             float(self.rates[0]), float(self.rates[1]))
 
     def _sample(
         self, n: int, generator: torch.Generator, batch_size: int, labels: torch.Tensor | None
     ) -> torch.Tensor:
-        codes = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
+        pops = labels if labels is not None else torch.zeros(n, dtype=torch.int64, device=self.device)
         donors_t = self._site_major()
         out = torch.empty(n, self.n_sites, dtype=torch.uint8, device=self.device)
         for s in range(0, n, batch_size):
-            out[s:s + batch_size] = self._draw(codes[s:s + batch_size], generator, donors_t, self.donor_offsets,
+            cells = self._cells_for(pops[s:s + batch_size], self.donor_offsets, self.cell_population, generator)
+            out[s:s + batch_size] = self._draw(cells, generator, donors_t, self.donor_offsets,
                                                float(self.rates[2]), float(self.rates[1]))
         return out
