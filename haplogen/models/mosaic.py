@@ -77,6 +77,8 @@ _GROUP_CHOICES = (1, 2, 4, 8)
 _MIN_GROUP_DONORS = 20
 _GROUP_SITES = 2000
 _GROUP_PCS = 10
+#: nats per held-out haplotype by which more donor groups must beat fewer to be taken
+_GROUP_GAIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,9 @@ class MosaicConfig(ModelConfig):
     # groups of donors within each population (k-means on the donors' principal components): an
     # artificial haplotype copies from one group from end to end, so that it keeps an ancestry
     # (without labels, a continent) instead of switching between all donors. 0: the number of
-    # 1, 2, 4 or 8 that gives the held-out individuals the highest likelihood (each group keeps
-    # 20 donors or more)
+    # 1, 2, 4 or 8 that gives the held-out individuals the highest likelihood, by half a nat per
+    # haplotype or more over fewer (each group keeps 20 donors or more); fewer when the
+    # self-audit passes with none of the likelihood's
     donor_groups: NonNegativeInt = 0
     # haplotypes scored (or drawn) at once: memory is batch_size x donors x 4 bytes
     batch_size: PositiveInt = 256
@@ -172,9 +175,9 @@ class Mosaic(GenerativeModel):
         ``donor_offsets[c]`` to ``donor_offsets[c + 1]``.
     cell_population : int64 (C,)
         The population of each cell (non-decreasing: a population's cells are consecutive).
-    group_fit : float64 (len(_GROUP_CHOICES), 2)
-        The numbers of donor groups tried and the held-out mean log-likelihood of each (zeros:
-        not tried).
+    group_fit : float64 (len(_GROUP_CHOICES), 3)
+        The numbers of donor groups tried, the held-out mean log-likelihood of each, and 1 for
+        the one the model uses (rows of zeros: not tried).
     rates : float64 (3,)
         The fitted switch and miscopy probabilities per site, and the sampling switch probability.
     audit : float64 (_MAX_DOUBLINGS + 1, 5)
@@ -196,7 +199,7 @@ class Mosaic(GenerativeModel):
         self.donors = torch.zeros(0, self.n_sites, dtype=torch.uint8, device=dev)
         self.donor_offsets = torch.zeros(P + 1, dtype=torch.int64, device=dev)
         self.cell_population = torch.arange(P, dtype=torch.int64, device=dev)
-        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 2, dtype=torch.float64, device=dev)
+        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 3, dtype=torch.float64, device=dev)
         start_switch = min(0.5, 10.0 / self.n_sites)
         self.rates = torch.tensor([start_switch, _INITIAL_MISCOPY, start_switch], dtype=torch.float64, device=dev)
         self.audit = torch.full((_MAX_DOUBLINGS + 1, 5), 0.0, dtype=torch.float64, device=dev)
@@ -322,14 +325,15 @@ class Mosaic(GenerativeModel):
             cell_pop.extend([p] * k)
         return cells, torch.tensor(cell_pop, dtype=torch.int64, device=self.device)
 
-    def _choose_groups(self, switch: float, miscopy: float) -> None:
-        """Donor groups (``donor_groups``, or the number of _GROUP_CHOICES with the best held-out
-        likelihood) as the model's cells."""
+    def _group_options(self, switch: float, miscopy: float) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+        """``(groups, cells, cell_pop)`` to try, in order: the number of donor groups with the
+        best held-out likelihood (``donor_groups``, or the best of _GROUP_CHOICES, recorded in
+        :attr:`group_fit`), then each smaller one tried, from the largest (privacy's fallbacks)."""
         generator = self._new_generator(self._seed + 2)
         choices = (self.config.donor_groups,) if self.config.donor_groups > 0 else _GROUP_CHOICES
         fit_rows, train_rows = self._state["fit_rows"], self._state["train_rows"]
-        best = None
-        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 2, dtype=torch.float64, device=self.device)
+        self.group_fit = torch.zeros(len(_GROUP_CHOICES), 3, dtype=torch.float64, device=self.device)
+        options = []
         for i, groups in enumerate(choices):
             cells, cell_pop = self._group_cells(groups, generator)
             if len(choices) == 1 or not fit_rows.numel():
@@ -338,13 +342,23 @@ class Mosaic(GenerativeModel):
                 train, offsets = self._panel(train_rows, cells, cell_pop.numel())
                 value = float(self._mixture(self._fit_t, self._fit_codes, train.t().contiguous(), offsets, cell_pop,
                                             switch, miscopy).mean())
-            self.group_fit[i] = torch.tensor([groups, value], dtype=torch.float64)
-            if best is None or value > best[0] + 1e-9:
-                best = (value, cells, cell_pop)
-        _, self._cells, self._cell_pop = best
+            self.group_fit[i] = torch.tensor([groups, value, 0.0], dtype=torch.float64)
+            options.append((value, groups, cells, cell_pop))
+        # more groups only for a clear gain (_GROUP_GAIN nats per held-out haplotype over every fewer)
+        best = 0
+        for i in range(1, len(options)):
+            if options[i][0] > options[best][0] + _GROUP_GAIN:
+                best = i
+        order = [best] + sorted((i for i in range(len(options)) if options[i][1] < options[best][1]),
+                                key=lambda i: -options[i][1])
+        return [options[i][1:] for i in order]
+
+    def _use_cells(self, cells: torch.Tensor, cell_pop: torch.Tensor) -> None:
+        """Make ``cells`` (a cell per row of the data) the model's groups of donors."""
+        self._cells, self._cell_pop = cells, cell_pop
         self.donors, self.donor_offsets = self._panel(torch.arange(self._x.shape[0], device=self.device),
-                                                      self._cells, self._cell_pop.numel())
-        self.cell_population = self._cell_pop.clone()
+                                                      cells, cell_pop.numel())
+        self.cell_population = cell_pop.clone()
         self._donors_t = None
 
     # -------------------------------------------------------------- hooks
@@ -395,18 +409,30 @@ class Mosaic(GenerativeModel):
         return self._state["step"] < self.config.min_step
 
     def _finish(self) -> None:
-        """Choose the sampling switch probability (the self-audit, or ``sample_switch``)."""
+        """Choose the donor groups and the sampling switch probability: the self-audit of the
+        groups the likelihood chose, then of fewer groups until one passes (the least leaky of all
+        when none does); or ``sample_switch`` with the likelihood's groups."""
         switch, miscopy = float(self.rates[0]), float(self.rates[1])
-        self._choose_groups(switch, miscopy)
+        options = self._group_options(switch, miscopy)
         self.audit = torch.full((_MAX_DOUBLINGS + 1, 5), 0.0, dtype=torch.float64, device=self.device)
         chosen = self.config.sample_switch
-        val_rows = self._state["val_rows"]
-        if chosen is None and val_rows.numel() >= 2:
-            chosen = self._self_audit(switch, miscopy)
-        if chosen is None:
-            chosen = switch
+        if chosen is not None or self._state["val_rows"].numel() < 2:
+            self._use_cells(*options[0][1:])
+            used = options[0][0]
+            chosen = switch if chosen is None else chosen
+        else:
+            best = None
+            for groups, cells, cell_pop in options:
+                self._use_cells(cells, cell_pop)
+                candidate, passed, leak, rows = self._self_audit(switch, miscopy)
+                if best is None or passed or (not best[2] and leak < best[3]):
+                    best = ((groups, cells, cell_pop), candidate, passed, leak, rows)
+                if passed:
+                    break
+            (used, cells, cell_pop), chosen, _, _, self.audit = best
+            self._use_cells(cells, cell_pop)
+        self.group_fit[:, 2] = (self.group_fit[:, 0] == used).to(torch.float64)
         self.rates = torch.tensor([switch, miscopy, chosen], dtype=torch.float64, device=self.device)
-        self._donors_t = None
 
     def training_notes(self) -> list[str]:
         switch, miscopy, sampling = (float(v) for v in self.rates)
@@ -415,6 +441,21 @@ class Mosaic(GenerativeModel):
             f"probability {miscopy:.2g}, fitted on held-out individuals; artificial haplotypes are drawn with a "
             f"switch probability of {sampling:.3g} (mean segment {1 / sampling:,.0f} SNPs)"
         ]
+        P = max(1, len(self.populations or ()))
+        fit = self.group_fit[self.group_fit[:, 0] > 0].tolist()
+        if len(fit) > 1:
+            best = fit[0]
+            for r in fit[1:]:
+                if r[1] > best[1] + _GROUP_GAIN:
+                    best = r
+            used = next((r for r in fit if r[2] > 0), best)
+            notes.append(
+                f"up to {int(used[0])} group(s) of donors per population ({self.cell_population.numel()} in {P} "
+                f"population(s); k-means on principal components), of held-out log-likelihood "
+                + ", ".join(f"{int(g)}: {v:.3f}" for g, v, _ in fit)
+                + (f" (fewer than the likelihood's {int(best[0])}: with more, no sampling passed the self-audit)"
+                   if used[0] < best[0] else "")
+            )
         tried = self.audit[self.audit[:, 0] > 0].tolist()
         limit = 0.5 + self.config.privacy_margin
         if self.config.sample_switch is not None:
@@ -443,9 +484,11 @@ class Mosaic(GenerativeModel):
         )
         return notes
 
-    def _self_audit(self, switch: float, miscopy: float) -> float:
-        """The smallest ``switch * 2^k`` (up to 1) whose mosaics of the training side pass the
-        audit against the held-out individuals within ``privacy_margin``.
+    def _self_audit(self, switch: float, miscopy: float) -> tuple[float, bool, float, torch.Tensor]:
+        """``(switch probability, passed, leak, figures)``: the smallest ``switch * 2^k`` (up to 1)
+        whose mosaics of the training side (in the model's groups) pass the audit against the
+        held-out individuals within ``privacy_margin``; ``leak`` is its larger smoothed figure,
+        ``figures`` the rows of :attr:`audit`.
 
         Each switch probability is audited ``audit_repeats`` times (a new pool, new members and
         new mosaics each time), and the mean figures are smoothed along the switch probabilities
@@ -504,9 +547,10 @@ class Mosaic(GenerativeModel):
         limit = 0.5 + self.config.privacy_margin
         passing = np.flatnonzero((smooth <= limit + 1e-12).all(axis=1))
         chosen = int(passing[0]) if passing.size else int(np.argmin(smooth.max(axis=1)))
+        rows = torch.zeros(_MAX_DOUBLINGS + 1, 5, dtype=torch.float64, device=self.device)
         for k, candidate in enumerate(switches):
-            self.audit[k] = torch.tensor([candidate, *figures[k], *smooth[k]], dtype=torch.float64)
-        return switches[chosen]
+            rows[k] = torch.tensor([candidate, *figures[k], *smooth[k]], dtype=torch.float64)
+        return switches[chosen], bool(passing.size), float(smooth[chosen].max()), rows
 
     def _draw(
         self, codes: torch.Tensor, generator: torch.Generator, donors_t: torch.Tensor, offsets: torch.Tensor,
