@@ -9,6 +9,13 @@ length ``L``) is a mosaic of segments copied from the donors of ``p``:
    probability*, per site), to a donor drawn uniformly again (possibly the same);
 3. each allele is the donor's, miscopied (flipped) with probability ``ε``.
 
+Donor groups. Within each population the donors may be split into groups (k-means on their
+principal components, ``donor_groups``; by default 1, 2, 4 or 8 chosen by the held-out
+likelihood below); a haplotype then copies from one group, drawn with its share of the donors,
+from its first site to its last, and its likelihood is the mixture over the groups. So an
+artificial haplotype keeps an ancestry where no labels say it (a population of several
+continents), instead of switching between all of them.
+
 Likelihood. ``p(x | p)`` is the forward algorithm of this hidden Markov model over the donors;
 as the switch target is uniform, a step costs ``O(N_p)``, so the exact log-likelihood of a
 haplotype costs ``O(L N_p)``: linear in the number of SNPs, and in the number of donors. An
@@ -55,7 +62,7 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from .base import GenerativeModel
 from .config import ModelConfig, NonNegativeInt, PositiveFloat, PositiveInt, Range
 
@@ -588,8 +595,6 @@ class Mosaic(GenerativeModel):
                 "rates": self.rates, "audit": self.audit, "group_fit": self.group_fit}
 
     def _set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        from ..errors import ModelError
-
         donors, offsets, cell_pop = weights["donors"], weights["donor_offsets"], weights["cell_population"]
         P = max(1, len(self.populations or ()))
         if (offsets.numel() != cell_pop.numel() + 1 or offsets[0] != 0 or int(offsets[-1]) != donors.shape[0]
