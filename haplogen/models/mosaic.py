@@ -481,7 +481,7 @@ class Mosaic(GenerativeModel):
                     f"no switch probability passed the self-audit against the held-out individuals (the least "
                     f"leaky, taken: closer-to-train share {closer:.3f}, membership AUC {auc:.3f}; limit "
                     f"{limit:.2f}): the artificial haplotypes may leak their donors; audit them with haplogen "
-                    "evaluate, and on scattered SNPs prefer --model hmm"
+                    "evaluate, and with few training haplotypes or scattered SNPs prefer --model hmm"
                 )
         else:
             notes.append("too few held-out individuals for a self-audit: the fitted switch probability is used")
