@@ -162,3 +162,23 @@ def test_a_model_file_with_other_donors_loads_and_a_broken_one_is_refused(tmp_pa
     torch.save(payload, tmp_path / "bad.pt")
     with pytest.raises(ModelError, match="donor offsets"):
         GenerativeModel.load(tmp_path / "bad.pt")
+
+
+def test_train_notes_say_what_the_self_audit_found_and_that_the_model_holds_the_data():
+    x, pops = small_data(n=200, L=30)
+    model = fitted(x, pops)
+    switch = float(model.rates[2])
+
+    def audit_note(closer: float, auc: float) -> str:
+        model.audit.zero_()
+        model.audit[0] = torch.tensor([switch, closer, auc, closer, auc], dtype=torch.float64)
+        notes = model.training_notes()
+        assert any("holds the training haplotypes" in n for n in notes)
+        return next(n for n in notes if "self-audit" in n)
+
+    assert audit_note(0.52, 0.50).startswith("the self-audit against the held-out individuals passed")
+    within = audit_note(0.54, 0.50)
+    assert "no switch probability passed" in within and "within haplogen evaluate's pass limits" in within
+    assert "may leak" not in within
+    beyond = audit_note(0.50, 0.60)
+    assert "beyond haplogen evaluate's pass limits" in beyond and "may leak their donors" in beyond

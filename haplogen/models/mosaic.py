@@ -477,11 +477,17 @@ class Mosaic(GenerativeModel):
                     f"limit {limit:.2f})"
                 )
             else:
+                from ..privacy.audit import PrivacyThresholds
+
+                t = PrivacyThresholds()  # haplogen evaluate's pass limits
+                passes = closer <= 0.5 + t.closer_to_train_pass and auc <= 0.5 + t.mia_auc_pass
                 notes.append(
                     f"no switch probability passed the self-audit against the held-out individuals (the least "
-                    f"leaky, taken: closer-to-train share {closer:.3f}, membership AUC {auc:.3f}; limit "
-                    f"{limit:.2f}): the artificial haplotypes may leak their donors; audit them with haplogen "
-                    "evaluate, and with few training haplotypes or scattered SNPs prefer --model hmm"
+                    f"leaky, taken: closer-to-train share {closer:.3f}, membership AUC {auc:.3f}; limit {limit:.2f}"
+                    + (", within haplogen evaluate's pass limits)" if passes else
+                       ", beyond haplogen evaluate's pass limits): the artificial haplotypes may leak their donors")
+                    + "; audit them with haplogen evaluate, and with few training haplotypes or scattered SNPs "
+                    "prefer --model hmm"
                 )
         else:
             notes.append("too few held-out individuals for a self-audit: the fitted switch probability is used")
