@@ -292,3 +292,19 @@ def test_privacy_and_report_modules_never_import_torch():
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_nearest_membership_gives_the_audits_closer_to_train_and_membership_auc():
+    from haplogen.privacy.audit import nearest_membership
+
+    rng = np.random.default_rng(11)
+    train = rng.integers(0, 2, size=(40, 50), dtype=np.uint8)
+    holdout = rng.integers(0, 2, size=(40, 50), dtype=np.uint8)
+    syn = np.vstack([train[:15] ^ (rng.random((15, 50)) < 0.05), rng.integers(0, 2, size=(25, 50))]).astype(np.uint8)
+    audit = privacy_audit(train, holdout, syn, size=40, budget=None, seed=1)  # subsets of 40: the whole sets
+    got = nearest_membership(train, holdout, syn)
+    assert got["closer_to_train"] == pytest.approx(audit["closer_to_train"], abs=1e-12)
+    assert got["closer_to_train_strict"] == pytest.approx(audit["closer_to_train_strict"], abs=1e-12)
+    assert got["mia_auc"] == pytest.approx(audit["mia_auc"], abs=1e-12)
+    # the near copies of training haplotypes show, beside the unrelated artificial haplotypes alone
+    assert got["closer_to_train"] > nearest_membership(train, holdout, syn[15:])["closer_to_train"]

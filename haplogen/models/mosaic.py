@@ -170,6 +170,17 @@ def _smoothed(figures: np.ndarray) -> np.ndarray:
     return out
 
 
+def _preferred_groups(values: list[float]) -> int:
+    """Index of the number of donor groups to take, given the held-out log-likelihood of each
+    (in increasing numbers of groups): more only for a clear gain, _GROUP_GAIN nats per held-out
+    haplotype over the best of fewer."""
+    best = 0
+    for i in range(1, len(values)):
+        if values[i] > values[best] + _GROUP_GAIN:
+            best = i
+    return best
+
+
 class Mosaic(GenerativeModel):
     """Li-Stephens copying model over the training haplotypes (see the module docstring).
 
@@ -285,16 +296,14 @@ class Mosaic(GenerativeModel):
         self._x, self._labels = x, labels
         P = max(1, len(self.populations or ()))
         train_rows, fit_rows = self._state["train_rows"], self._state["fit_rows"]
-        codes = self._codes_of(torch.arange(x.shape[0], device=self.device))
+        self._codes = self._codes_of(torch.arange(x.shape[0], device=self.device))  # (N,) population codes
         self._population_cells = torch.arange(P, dtype=torch.int64, device=self.device)
-        train, self._train_offsets = self._panel(train_rows, codes, P)
+        train, self._train_offsets = self._panel(train_rows, self._codes, P)
         self._train_t = train.t().contiguous()
         self._fit_t = x[fit_rows].t().contiguous()
         self._fit_codes = self._codes_of(fit_rows)
         self._cache: dict[tuple[float, float], float] = {}
-        self.donors, self.donor_offsets = self._panel(torch.arange(x.shape[0], device=self.device), codes, P)
-        self.cell_population = self._population_cells.clone()
-        self._donors_t = None
+        self._use_cells(self._codes, self._population_cells)
 
     def _group_cells(self, groups: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(cell of every row of the data (N,), population of each cell (C,)) with up to ``groups``
@@ -303,7 +312,7 @@ class Mosaic(GenerativeModel):
         from sklearn.cluster import KMeans
 
         N, L = self._x.shape
-        codes = self._codes_of(torch.arange(N, device=self.device))
+        codes = self._codes
         P = max(1, len(self.populations or ()))
         sites = torch.linspace(0, L - 1, min(L, _GROUP_SITES), device=self.device).round().long().unique()
         cells = torch.zeros(N, dtype=torch.int64, device=self.device)
@@ -351,18 +360,14 @@ class Mosaic(GenerativeModel):
                                             switch, miscopy).mean())
             self.group_fit[i] = torch.tensor([groups, value, 0.0], dtype=torch.float64)
             options.append((value, groups, cells, cell_pop))
-        # more groups only for a clear gain (_GROUP_GAIN nats per held-out haplotype over every fewer)
-        best = 0
-        for i in range(1, len(options)):
-            if options[i][0] > options[best][0] + _GROUP_GAIN:
-                best = i
+        best = _preferred_groups([value for value, *_ in options])
         order = [best] + sorted((i for i in range(len(options)) if options[i][1] < options[best][1]),
                                 key=lambda i: -options[i][1])
         return [options[i][1:] for i in order]
 
     def _use_cells(self, cells: torch.Tensor, cell_pop: torch.Tensor) -> None:
         """Make ``cells`` (a cell per row of the data) the model's groups of donors."""
-        self._cells, self._cell_pop = cells, cell_pop
+        self._cells = cells
         self.donors, self.donor_offsets = self._panel(torch.arange(self._x.shape[0], device=self.device),
                                                       cells, cell_pop.numel())
         self.cell_population = cell_pop.clone()
@@ -451,10 +456,7 @@ class Mosaic(GenerativeModel):
         P = max(1, len(self.populations or ()))
         fit = self.group_fit[self.group_fit[:, 0] > 0].tolist()
         if len(fit) > 1:
-            best = fit[0]
-            for r in fit[1:]:
-                if r[1] > best[1] + _GROUP_GAIN:
-                    best = r
+            best = fit[_preferred_groups([r[1] for r in fit])]
             used = next((r for r in fit if r[2] > 0), best)
             notes.append(
                 f"up to {int(used[0])} group(s) of donors per population ({self.cell_population.numel()} in {P} "
@@ -511,9 +513,7 @@ class Mosaic(GenerativeModel):
         frequencies, the members among them: Homer et al. 2008); on track B the closer-to-train
         share falls from 0.59 at the fitted switch to 0.52 at 16 times it and rises to 0.65 at 1.
         When no switch probability passes, the least leaky is taken (and ``training_notes`` says so)."""
-        from sklearn.metrics import roc_auc_score
-
-        from ..metrics.distance import nearest_neighbour_distances
+        from ..privacy.audit import nearest_membership
 
         generator = self._new_generator(self._seed + 1)
         st = self._state
@@ -526,14 +526,13 @@ class Mosaic(GenerativeModel):
         # its share (and at least one donor)
         ratio = min(1.0, m / (self.config.audit_share * train_rows.numel()))
         cells_t = self._cells[train_rows]
-        C = self._cell_pop.numel()
+        C = self.cell_population.numel()
         switches = []
         for k in range(_MAX_DOUBLINGS + 1):
             switches.append(min(1.0, switch * 2.0**k))
             if switches[-1] >= 1.0:
                 break
         figures = np.zeros((len(switches), 2))
-        truth = np.r_[np.ones(m), np.zeros(m)]
         for _ in range(self.config.audit_repeats):
             pool = []
             for c in range(C):
@@ -546,15 +545,11 @@ class Mosaic(GenerativeModel):
             pool_x, pool_offsets = self._panel(pool_rows, self._cells, C)
             pool_t = pool_x.t().contiguous()
             member_x = self._x[members].cpu().numpy()
-            truth = np.r_[np.ones(len(member_x)), np.zeros(len(held_x))]
             for k, candidate in enumerate(switches):
-                cells = self._cells_for(codes, pool_offsets, self._cell_pop, generator)
+                cells = self._cells_for(codes, pool_offsets, self.cell_population, generator)
                 syn = self._draw(cells, generator, pool_t, pool_offsets, candidate, miscopy).cpu().numpy()
-                d_member = nearest_neighbour_distances(syn, member_x)
-                d_held = nearest_neighbour_distances(syn, held_x)
-                figures[k, 0] += np.mean(d_member < d_held) + 0.5 * np.mean(d_member == d_held)
-                score = -np.r_[nearest_neighbour_distances(member_x, syn), nearest_neighbour_distances(held_x, syn)]
-                figures[k, 1] += roc_auc_score(truth, score)
+                audit = nearest_membership(member_x, held_x, syn)  # as haplogen evaluate audits
+                figures[k] += (audit["closer_to_train"], audit["mia_auc"])
         figures /= self.config.audit_repeats
         smooth = _smoothed(figures)
         limit = 0.5 + self.config.privacy_margin

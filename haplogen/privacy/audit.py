@@ -61,6 +61,8 @@ __all__ = [
     "privacy_audit",
     "privacy_verdict",
     "nearest_with_index",
+    "membership_figures",
+    "nearest_membership",
 ]
 
 #: how each privacy statistic is read (same fields as the fidelity statistics' specs); the
@@ -312,6 +314,50 @@ def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     return float(np.sqrt(max(var, 0.0)))
 
 
+def membership_figures(
+    d_syn_train: np.ndarray, d_syn_holdout: np.ndarray, d_train_syn: np.ndarray, d_holdout_syn: np.ndarray
+) -> dict[str, Any]:
+    """The audit's closer-to-train share and nearest-distance membership attack, from distances.
+
+    Parameters
+    ----------
+    d_syn_train, d_syn_holdout : ndarray, shape (n_syn,)
+        Each artificial haplotype's distance to its nearest training (member) and held-out
+        haplotype.
+    d_train_syn, d_holdout_syn : ndarray, shapes (n_members,) and (n_held,)
+        Each member's and each held-out haplotype's distance to its nearest artificial one.
+
+    Returns
+    -------
+    dict
+        ``closer_to_train`` (ties count half), ``closer_to_train_strict``, ``mia_auc`` (a member
+        is a real haplotype near some artificial one) and its ROC curve, ``roc_fpr``, ``roc_tpr``.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    closer = d_syn_train < d_syn_holdout
+    tie = d_syn_train == d_syn_holdout
+    is_member = np.concatenate([np.ones(len(d_train_syn), dtype=np.int8), np.zeros(len(d_holdout_syn), dtype=np.int8)])
+    score = -np.concatenate([d_train_syn, d_holdout_syn]).astype(np.float64)
+    fpr, tpr, _ = roc_curve(is_member, score)
+    return {
+        "closer_to_train": float(np.mean(closer + 0.5 * tie)),
+        "closer_to_train_strict": float(np.mean(closer)),
+        "mia_auc": float(roc_auc_score(is_member, score)),
+        "roc_fpr": fpr,
+        "roc_tpr": tpr,
+    }
+
+
+def nearest_membership(members: np.ndarray, held: np.ndarray, syn: np.ndarray) -> dict[str, Any]:
+    """:func:`membership_figures` of the artificial haplotypes ``syn`` against the whole sets
+    ``members`` and ``held`` (uint8 matrices in memory; two nearest-neighbour searches)."""
+    ops = _InMemory()
+    d_syn_members, d_members_syn = ops.cross(syn, members)
+    d_syn_held, d_held_syn = ops.cross(syn, held)
+    return membership_figures(d_syn_members, d_syn_held, d_members_syn, d_held_syn)
+
+
 # ---------------------------------------------------------------------------- audit
 def privacy_audit(
     train: np.ndarray,
@@ -387,8 +433,6 @@ def privacy_audit(
         When a set is not a 2-D matrix, has fewer than 2 haplotypes, or the sets differ in
         their number of sites.
     """
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     ops = _InMemory() if engine is None else engine
     train_m = ops.matrix(train, "training")
     holdout_m = ops.matrix(holdout, "holdout")
@@ -449,14 +493,9 @@ def privacy_audit(
     d_syn_train_sub, d_train_syn = ops.cross(syn_q, train_sub)
     d_syn_holdout_sub, d_holdout_syn = ops.cross(syn_q, holdout_sub)
     del syn_q
-    closer = d_syn_train_sub < d_syn_holdout_sub
-    tie = d_syn_train_sub == d_syn_holdout_sub
-    closer_to_train = float(np.mean(closer + 0.5 * tie))
-    closer_strict = float(np.mean(closer))
-    is_member = np.concatenate([np.ones(size, dtype=np.int8), np.zeros(size, dtype=np.int8)])
-    score = -np.concatenate([d_train_syn, d_holdout_syn]).astype(np.float64)
-    mia_auc = float(roc_auc_score(is_member, score))
-    fpr, tpr, _ = roc_curve(is_member, score)
+    membership = membership_figures(d_syn_train_sub, d_syn_holdout_sub, d_train_syn, d_holdout_syn)
+    closer_to_train, closer_strict = membership["closer_to_train"], membership["closer_to_train_strict"]
+    mia_auc, fpr, tpr = membership["mia_auc"], membership["roc_fpr"], membership["roc_tpr"]
 
     # 4. exact copies of every artificial haplotype, by their keys (no distances); near copies
     #    from a search against the whole training set (of a subsample of the artificial
