@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -43,9 +42,7 @@ def frontier_point(model: Any, train: Haplotypes, holdout: Haplotypes, switch: f
     """The audit and imputation r² of ``n`` haplotypes drawn at the sampling switch ``switch``."""
     model.rates[2] = float(switch)
     x = model.sample(n, seed=seed)
-    names = np.repeat([f"AG{i}" for i in range((n + 1) // 2)], 2)[:n]
-    syn = Haplotypes(matrix=x, sites=train.sites, haplotype_sample=names,
-                     haplotype_id=np.array([f"AG{i // 2}_{'AB'[i % 2]}" for i in range(n)]))
+    syn = Haplotypes.from_matrix(x, train.sites)
     audit = privacy_audit(train.matrix, holdout.matrix, x, seed=seed)
     point = {
         "switch": float(switch),
