@@ -46,3 +46,20 @@ def test_oracle_frequencies_lie_between_the_continent_and_the_population(bench, 
         # 20,000+ haplotypes: a frequency's standard error is below 0.0036
         assert np.allclose(h.matrix[rows].mean(axis=0), expected, atol=0.015), pop
     assert set(np.asarray(h.super_population)[np.asarray(h.population) == "C"]) == {"Y"}
+
+
+
+def test_fidelity_sees_the_blur_of_the_continents_frequencies(bench):
+    # two populations of one continent at opposite frequencies: pairs within one differ at few
+    # sites, pairs across at most; pulled to the continent's frequencies every pair differs at half
+    rng = np.random.default_rng(4)
+    freq = {"A": np.full(40, 0.05), "B": np.full(40, 0.95)}
+    x = np.concatenate([(rng.random((100, 40)) < f).astype(np.uint8) for f in freq.values()])
+    h = Haplotypes.from_matrix(x, ploidy=1)
+    train = h.with_labels({s: ("A" if i < 100 else "B", "X") for i, s in enumerate(h.samples)})
+    assert bench.fidelity(train, train, seed=1)["pairwise_w1"] == 0.0
+    own = bench.fidelity(train, bench.oracle_set(train, 1.0, 2000, seed=2), seed=1)
+    blurred = bench.fidelity(train, bench.oracle_set(train, 0.0, 2000, seed=2), seed=1)
+    assert own["pairwise_w1"] < 1.0 < 10.0 < blurred["pairwise_w1"]
+    # a blurred haplotype lies far from every real one, a real one near its population's
+    assert blurred["aa_truth"] > 0.9 and 0.3 < own["aa_truth"] < 0.7
