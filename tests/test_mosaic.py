@@ -14,7 +14,7 @@ import torch
 from haplogen.errors import ModelError
 from haplogen.models import make_config
 from haplogen.models.base import GenerativeModel
-from haplogen.models.mosaic import Mosaic, _forward, _smoothed
+from haplogen.models.mosaic import Mosaic, _balanced_copying, _forward, _independent_copying, _smoothed
 
 
 def brute_force_loglik(x: np.ndarray, donors: np.ndarray, switch: float, miscopy: float) -> float:
@@ -79,6 +79,44 @@ def test_samples_follow_the_likelihood_when_the_sampling_switch_is_the_fitted_on
     codes = draws @ (1 << np.arange(3, -1, -1))
     got = np.bincount(codes, minlength=16) / len(draws)
     assert np.abs(got - want).max() < 0.01
+
+
+def copying_paths(copying, codes, offsets, switch, L, seed=0) -> np.ndarray:
+    """The donor of each haplotype (rows) at each site (columns)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.stack(list(copying(torch.tensor(codes), torch.tensor(offsets), switch, L, generator)), 1).numpy()
+
+
+@pytest.mark.parametrize("wanted", [(20, 30), (5, 73), (60, 0)])
+def test_balanced_copying_copies_every_donor_of_a_cell_as_often_as_any_other_at_every_site(wanted):
+    offsets = [0, 20, 50]  # cell 0: donors 0-19, cell 1: donors 20-49
+    codes = np.repeat([0, 1], wanted)
+    rng = np.random.default_rng(1)
+    codes = codes[rng.permutation(codes.size)]  # the cells' haplotypes interleaved
+    path = copying_paths(_balanced_copying, codes, offsets, 0.05, 300)
+    for c in (0, 1):
+        mine = path[codes == c]
+        if not mine.size:
+            continue
+        lo, hi = offsets[c], offsets[c + 1]
+        assert ((mine >= lo) & (mine < hi)).all()
+        for l in range(path.shape[1]):
+            counts = np.bincount(mine[:, l] - lo, minlength=hi - lo)
+            n = mine.shape[0]
+            assert counts.max() - counts.min() <= 1 if n >= hi - lo else counts.max() <= 1
+    # independent draws repeat donors at a site: 20 draws of 20 donors hold about 13 of them
+    free = copying_paths(_independent_copying, np.zeros(20, dtype=int), [0, 20], 0.05, 300)
+    assert np.mean([np.unique(free[:, l]).size for l in range(300)]) < 15
+
+
+def test_balanced_copying_switches_as_often_as_independent_copying():
+    codes = np.zeros(1000, dtype=int)
+    for copying in (_balanced_copying, _independent_copying):
+        path = copying_paths(copying, codes, [0, 800], 0.01, 400)
+        switches = (path[:, 1:] != path[:, :-1]).mean()
+        assert 0.009 < switches < 0.011, (copying.__name__, switches)
+        # the segments' donors are spread over the cell: no donor dominates a haplotype
+        assert np.median([np.unique(row).size for row in path]) >= 4
 
 
 def test_a_population_copies_only_its_own_donors():
@@ -182,3 +220,31 @@ def test_train_notes_say_what_the_self_audit_found_and_that_the_model_holds_the_
     assert "may leak" not in within
     beyond = audit_note(0.50, 0.60)
     assert "beyond haplogen evaluate's pass limits" in beyond and "may leak their donors" in beyond
+
+
+def test_a_model_file_written_before_balanced_copying_draws_as_it_did(tmp_path):
+    """A mosaic file without the balanced setting was made when mosaics were drawn one by one:
+    it loads so, and draws the same haplotypes as a model set to balanced=false."""
+    import json
+
+    from haplogen.models import load_model
+
+    x, pops = small_data(n=40, L=30)
+    model = fitted(x, pops, sample_switch=0.1, balanced=False)
+    path = tmp_path / "old.pt"
+    model.save(path)
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["config"])
+    del config["balanced"]  # as the haplogen of 2026-11-24 wrote it
+    payload["config"] = json.dumps(config)
+    torch.save(payload, path)
+    assert make_config("mosaic", {}).balanced  # today's default differs
+    loaded, _ = load_model(path)
+    assert loaded.config.balanced is False
+    np.testing.assert_array_equal(loaded.sample(60, seed=3, labels="A"), model.sample(60, seed=3, labels="A"))
+    # the same file set to balanced draws other haplotypes (the setting is read, not ignored)
+    payload["config"] = json.dumps({**config, "balanced": True})
+    torch.save(payload, tmp_path / "new.pt")
+    now, _ = load_model(tmp_path / "new.pt")
+    assert now.config.balanced is True
+    assert not np.array_equal(now.sample(60, seed=3, labels="A"), model.sample(60, seed=3, labels="A"))
