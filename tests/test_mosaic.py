@@ -170,11 +170,14 @@ def test_the_self_audit_takes_longer_segments_only_when_they_pass():
     np.testing.assert_allclose(smoothed, _smoothed(tried[:, 1:3].numpy()))
     k = int(np.flatnonzero(tried[:, 0].numpy() == chosen)[0])
     # every switch probability before the chosen one failed the smoothed audit; the chosen one
-    # passed, or none did and it is the least leaky
+    # passed, or none did and it is the longest segments within the audit's noise of the least leaky
     assert all((row > 0.5 + 1e-12).any() for row in smoothed[:k])
     if not (smoothed[k] <= 0.5 + 1e-12).all():
         assert all((row > 0.5 + 1e-12).any() for row in smoothed)
-        assert smoothed[k].max() == smoothed.max(axis=1).min()
+        m = min(strict._state["val_rows"].numel(), strict.config.audit_haplotypes)
+        noise = math.sqrt(0.25 / (m * strict.config.audit_repeats) * 0.375)
+        leak = smoothed.max(axis=1)
+        assert leak[k] <= leak.min() + noise and (leak[:k] > leak.min() + noise).all()
 
     by_hand = fitted(x, pops, sample_switch=0.25)
     assert float(by_hand.rates[2]) == 0.25 and not bool((by_hand.audit[:, 0] > 0).any())
