@@ -11,7 +11,8 @@ the model's self-audit chose its point.
 Usage::
 
     .venv/bin/python benchmarks/mosaic_frontier.py --model MODEL_DIR --real split/train.vcf.gz \\
-        --holdout split/holdout.vcf.gz [--factors 1,2,4,8,16] [--seed 1] [--threads 1] --out frontier.json
+        --holdout split/holdout.vcf.gz [--factors 1,2,4,8,16] [--copying balanced|independent] \\
+        [--seed 1] [--threads 1] --out frontier.json
 
 Needs Beagle 5 (``apt-get install beagle``) for the imputation; writes the JSON and prints a
 Markdown table.
@@ -20,6 +21,7 @@ Markdown table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import sys
 from pathlib import Path
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="Beagle's threads")
     ap.add_argument("--no-imputation", action="store_true", help="the audit only")
+    ap.add_argument("--copying", choices=("model", "balanced", "independent"), default="model",
+                    help="draw without replacement (balanced) or one by one (independent); default: as the model does")
     ap.add_argument("--out", required=True, help="JSON written here")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     model, _ = load_model(Path(args.model) / "model.pt")
     if model.name != "mosaic":
         ap.error(f"{args.model} holds a {model.name} model, not a mosaic one")
+    if args.copying != "model":
+        model.config = dataclasses.replace(model.config, balanced=args.copying == "balanced")
     train, holdout = read_haplotypes(args.real), read_haplotypes(args.holdout)
     fitted, chosen = float(model.rates[0]), float(model.rates[2])
     factors = [float(f) for f in args.factors.split(",")]
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": {name: {"path": str(p), "sha256": file_checksum(p)}
                    for name, p in (("model", Path(args.model) / "model.pt"), ("real", args.real), ("holdout", args.holdout))},
-        "seed": args.seed, "n": n, "fitted_switch": fitted, "self_audit_switch": chosen, "points": points,
+        "seed": args.seed, "n": n, "balanced": bool(model.config.balanced), "fitted_switch": fitted, "self_audit_switch": chosen, "points": points,
     }
     write_json_atomic(out, record)
     print("\n| switch (x fitted) | mean segment (SNPs) | closer-to-train | membership AUC | privacy loss | verdict | imputation r² all (bins) |")

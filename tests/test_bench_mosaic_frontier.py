@@ -52,3 +52,15 @@ def test_the_program_writes_its_json(trained, tmp_path):
     assert record["points"][1]["switch"] == 1.0
     for p in record["points"]:
         assert 0 <= p["imputation_r2"] <= 1 and 0 <= p["closer_to_train"] <= 1
+
+
+def test_the_copying_can_be_chosen_and_is_recorded(trained, tmp_path):
+    bench = load_benchmark("mosaic_frontier")
+    args = ["--model", str(trained / "model"), "--real", str(trained / "split" / "train.vcf.gz"),
+            "--holdout", str(trained / "split" / "holdout.vcf.gz"), "--factors", "0.001", "--no-imputation"]
+    records = {}
+    for copying in ("model", "independent"):
+        out = tmp_path / f"{copying}.json"
+        assert bench.main(args + ["--copying", copying, "--out", str(out)]) == 0
+        records[copying] = json.loads(out.read_text())
+    assert records["model"]["balanced"] is True and records["independent"]["balanced"] is False
