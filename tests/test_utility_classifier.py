@@ -107,6 +107,25 @@ def test_the_same_seed_gives_the_same_result(thirds):
     assert any("big: trained on a random" in note for note in first["notes"])
 
 
+def test_a_sets_figure_does_not_depend_on_the_sets_evaluated_before_it(thirds):
+    """Each set larger than the real training set is subsampled with a generator of its own: the
+    same set scores the same alone and after another set that is subsampled too."""
+    train, other, holdout = thirds
+
+    def doubled(h: Haplotypes) -> Haplotypes:
+        return Haplotypes(np.concatenate([h.matrix, train.matrix]), h.sites,
+                          np.concatenate([h.haplotype_sample, train.haplotype_sample]),
+                          np.concatenate([h.haplotype_id, train.haplotype_id]),
+                          population=np.concatenate([h.population, train.population]))
+
+    big, wide = doubled(other), doubled(holdout)
+    alone = train_on_synthetic(train, {"big": big}, holdout, seed=5)
+    second = train_on_synthetic(train, {"wide": wide, "big": big}, holdout, seed=5)
+    assert second["n_train"]["wide"] == second["n_train"]["big"] == train.n_haplotypes
+    assert alone["accuracy"]["big"] == second["accuracy"]["big"]
+    np.testing.assert_array_equal(alone["confusion"]["big"], second["confusion"]["big"])
+
+
 def test_super_population_level_and_unknown_holdout_labels(thirds):
     train, other, holdout = thirds
     population = holdout.population.copy()

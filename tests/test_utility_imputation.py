@@ -151,6 +151,19 @@ def test_a_larger_artificial_set_is_subsampled_to_the_real_panel_size(split):
 
 
 @needs_beagle
+def test_a_sets_panel_does_not_depend_on_the_sets_imputed_before_it(split):
+    """A larger set's panel is drawn with a generator of its own: the same set imputes the same
+    alone and after another subsampled set."""
+    train, holdout = split
+    big = Haplotypes.from_matrix(np.concatenate([train.matrix, shuffled_columns(train, 2).matrix]), train.sites)
+    wide = Haplotypes.from_matrix(np.concatenate([shuffled_columns(train, 3).matrix, train.matrix]), train.sites)
+    alone = imputation_utility(train, {"big": big}, holdout, combined=False, seed=3, keep_dosage=True)
+    second = imputation_utility(train, {"wide": wide, "big": big}, holdout, combined=False, seed=3, keep_dosage=True)
+    assert alone["r2"]["big"] == second["r2"]["big"]
+    np.testing.assert_array_equal(alone["dosage"]["big"], second["dosage"]["big"])
+
+
+@needs_beagle
 def test_several_chromosomes_are_imputed_in_one_run():
     config = SimulationConfig(individuals_per_population=8, sequence_length=200_000, max_sites=300, n_chromosomes=2)
     h = simulate_haplotypes(config, seed=2)

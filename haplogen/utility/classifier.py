@@ -224,7 +224,6 @@ def train_on_synthetic(
     x_test = holdout.matrix[known].astype(np.float32)
     y_test = test_labels[known].astype(str)
 
-    rng = np.random.default_rng(seed)
     training: dict[str, tuple[Haplotypes, np.ndarray]] = {}
     skipped: dict[str, str] = {}
 
@@ -249,6 +248,8 @@ def train_on_synthetic(
             skipped[name] = f"its haplotypes are labelled with {len(set(y.tolist()))} population; two are needed"
             continue
         if match_size and h.n_haplotypes > real_h.n_haplotypes:
+            # a generator of its own: a set's subsample (and figure) does not depend on the sets before it
+            rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(h.n_haplotypes, size=real_h.n_haplotypes, replace=False))
             notes.append(f"{name}: trained on a random {real_h.n_haplotypes} of its {h.n_haplotypes} haplotypes "
                          "(the size of the real training set).")

@@ -613,7 +613,6 @@ def imputation_utility(
     truth = (holdout.matrix[pairs[:, 0]] + holdout.matrix[pairs[:, 1]]).T[masked].astype(np.int8)  # (n_masked, n_targets)
     targets = holdout.take(pairs.ravel()).take_sites(kept)
 
-    rng = np.random.default_rng(seed)
     notes = [
         f"Targets: the {pairs.shape[0]} holdout individuals keep {kept.size} of {real.n_sites} SNPs (every "
         f"{int(array_every)}th of each chromosome); the other {masked.size} are imputed by Beagle and scored.",
@@ -626,6 +625,8 @@ def imputation_utility(
     extra: dict[str, tuple[str, Haplotypes]] = {}
     for name, h in synthetic.items():
         if h.n_haplotypes > real.n_haplotypes:
+            # a generator of its own: a set's panel (and figure) does not depend on the sets before it
+            rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(h.n_haplotypes, size=real.n_haplotypes, replace=False))
             sub = h.take(rows)
             notes.append(f"{name}: a random {real.n_haplotypes} of its {h.n_haplotypes} haplotypes form its panel "
