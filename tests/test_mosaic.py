@@ -250,4 +250,5 @@ def test_a_model_file_written_before_balanced_copying_draws_as_it_did(tmp_path):
     torch.save(payload, tmp_path / "new.pt")
     now, _ = load_model(tmp_path / "new.pt")
     assert now.config.balanced is True
+    assert "without replacement" in now.training_notes()[0] and "independently" in loaded.training_notes()[0]
     assert not np.array_equal(now.sample(60, seed=3, labels="A"), model.sample(60, seed=3, labels="A"))

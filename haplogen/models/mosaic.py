@@ -566,6 +566,8 @@ class Mosaic(GenerativeModel):
             f"copying switch probability {switch:.3g} per site (mean segment {1 / switch:,.0f} SNPs) and miscopy "
             f"probability {miscopy:.2g}, fitted on held-out individuals; artificial haplotypes are drawn with a "
             f"switch probability of {sampling:.3g} (mean segment {1 / sampling:,.0f} SNPs)"
+            + (", copying the donors without replacement at every site (within each batch of generate)"
+               if self.config.balanced else ", each copying its donors independently of the others")
         ]
         P = max(1, len(self.populations or ()))
         fit = self.group_fit[self.group_fit[:, 0] > 0].tolist()
