@@ -205,6 +205,13 @@ def _preferred_groups(values: list[float]) -> int:
     return best
 
 
+def _uniform_rows(lo: torch.Tensor, count: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A row drawn uniformly from ``lo[i] .. lo[i] + count[i] - 1`` for each i (int64; one
+    float64 uniform each)."""
+    u = torch.rand(lo.numel(), generator=generator, device=lo.device, dtype=torch.float64)
+    return lo + torch.minimum((u * count.double()).long(), count - 1)
+
+
 def _independent_copying(
     codes: torch.Tensor, offsets: torch.Tensor, switch: float, L: int, generator: torch.Generator
 ) -> Iterator[torch.Tensor]:
@@ -214,20 +221,13 @@ def _independent_copying(
     ``switch`` per site), independently for every haplotype."""
     n, dev = codes.numel(), codes.device
     lo = offsets[codes]
-    count = (offsets[codes + 1] - lo).to(torch.float64)
-
-    def pick(rows: torch.Tensor | None) -> torch.Tensor:
-        size = n if rows is None else rows.numel()
-        u = torch.rand(size, generator=generator, device=dev, dtype=torch.float64)
-        c, base = (count, lo) if rows is None else (count[rows], lo[rows])
-        return base + torch.minimum((u * c).long(), c.long() - 1)
-
-    current = pick(None)
+    count = offsets[codes + 1] - lo
+    current = _uniform_rows(lo, count, generator)
     for l in range(L):
         if l:
             moved = torch.nonzero(torch.rand(n, generator=generator, device=dev) < switch).flatten()
             if moved.numel():
-                current[moved] = pick(moved)
+                current[moved] = _uniform_rows(lo[moved], count[moved], generator)
         yield current.clone()
 
 
@@ -392,9 +392,7 @@ class Mosaic(GenerativeModel):
         lo, hi = offsets[first], offsets[last]
         if bool((hi <= lo).any()):
             raise InputError("a population to sample has no donor haplotypes in the model")
-        u = torch.rand(pops.numel(), generator=generator, device=self.device, dtype=torch.float64)
-        donor = lo + torch.minimum((u * (hi - lo).double()).long(), hi - lo - 1)
-        return torch.searchsorted(offsets, donor, right=True) - 1
+        return torch.searchsorted(offsets, _uniform_rows(lo, hi - lo, generator), right=True) - 1
 
     def _fit_value(self, log_switch: float, log_miscopy: float) -> float:
         """Mean log-likelihood of the fitting targets at a point of the search (cached)."""
